@@ -1,0 +1,196 @@
+"""The OpenCL C API with errors raised instead of returned.
+
+For every function of :mod:`opencl_raw.raw` there is a function here with the
+same name and the same positional arguments, with two differences:
+
+- a ``cl_int`` status other than ``CL_SUCCESS`` raises :class:`~opencl_raw.errors.CLError`
+  (the subclass for the code, with ``.code``, ``.name`` and ``.function``); on
+  success the function returns None;
+- a trailing ``cl_int *errcode_ret`` parameter is dropped: the function returns
+  the created object and raises if the error code is not ``CL_SUCCESS``.
+
+``clBuildProgram``, ``clCompileProgram`` and ``clLinkProgram`` failures carry
+``.build_logs`` (device handle value -> log text), also shown by ``str()``.
+``clSVMAlloc`` returning NULL raises MemoryError.  A wrong Python argument type
+raises TypeError naming the parameter.  Nothing else is added to a call.
+
+Other functions (``void`` or pointer results without an error code) behave as
+in :mod:`opencl_raw.raw`.  Extension functions: :func:`get_extension_function`.
+"""
+from __future__ import annotations
+
+import ctypes
+import inspect
+from typing import Callable, Dict
+
+from . import raw
+from .errors import CLError, FunctionUnavailableError
+from .raw import FUNCTIONS, _Proto
+
+__all__ = sorted(FUNCTIONS) + ["get_extension_function"]
+
+_BUILD_FUNCTIONS = {"clBuildProgram", "clCompileProgram", "clLinkProgram"}
+_BUILD_LOG_CODES = {raw.CL_BUILD_PROGRAM_FAILURE, raw.CL_COMPILE_PROGRAM_FAILURE, raw.CL_LINK_PROGRAM_FAILURE}
+
+
+def _type_error(proto: _Proto, exc: ctypes.ArgumentError) -> TypeError:
+    # ctypes says "argument 3: TypeError: wrong type"; name the parameter instead.
+    text = str(exc)
+    try:
+        index = int(text.split(":")[0].split()[1]) - 1
+        name, _, c_type = proto.params[index]
+        return TypeError(f"{proto.name}: parameter {name!r} ({c_type}): {text.split(':', 1)[1].strip()}")
+    except (IndexError, ValueError):
+        return TypeError(f"{proto.name}: {text}")
+
+
+def build_logs(program, devices=None) -> Dict[int, str]:
+    """Build logs of ``program``: ``{device handle value: log}`` (``clGetProgramBuildInfo``).
+
+    ``devices`` defaults to all devices of the program.  Never raises: a log that
+    cannot be read is left out.
+    """
+    try:
+        if devices is None:
+            n = raw.cl_uint()
+            if raw.clGetProgramInfo(program, raw.CL_PROGRAM_NUM_DEVICES, ctypes.sizeof(n), ctypes.byref(n), None):
+                return {}
+            devices = (raw.cl_device_id * n.value)()
+            if raw.clGetProgramInfo(program, raw.CL_PROGRAM_DEVICES, ctypes.sizeof(devices), devices, None):
+                return {}
+        logs = {}
+        for device in devices:
+            size = ctypes.c_size_t()
+            if raw.clGetProgramBuildInfo(program, device, raw.CL_PROGRAM_BUILD_LOG, 0, None, ctypes.byref(size)):
+                continue
+            text = ctypes.create_string_buffer(size.value + 1)
+            if raw.clGetProgramBuildInfo(program, device, raw.CL_PROGRAM_BUILD_LOG, size.value, text, None):
+                continue
+            value = device.value if isinstance(device, ctypes.c_void_p) else int(device)
+            logs[value] = text.value.decode("utf-8", "replace")
+        return logs
+    except (FunctionUnavailableError, ctypes.ArgumentError, TypeError):
+        return {}
+
+
+def _build_error(name: str, code: int, args) -> CLError:
+    program = args[0]
+    devices = None
+    if name != "clLinkProgram" and args[1] and args[2]:
+        devices = [args[2][i] for i in range(args[1])]
+    return CLError(code, name, build_logs=build_logs(program, devices))
+
+
+def _status_checked(proto: _Proto, fn=None) -> Callable:
+    name = proto.name
+    build = name in _BUILD_FUNCTIONS and name != "clLinkProgram"
+
+    def call(*args):
+        nonlocal fn
+        if fn is None:
+            fn = raw.function(name)
+        try:
+            status = fn(*args)
+        except ctypes.ArgumentError as exc:
+            raise _type_error(proto, exc) from None
+        if status:
+            if build and status in _BUILD_LOG_CODES:
+                raise _build_error(name, status, args)
+            raise CLError(status, name)
+
+    return call
+
+
+def _errcode_checked(proto: _Proto, fn=None) -> Callable:
+    name = proto.name
+    link = name == "clLinkProgram"
+    cl_int, byref = raw.cl_int, ctypes.byref
+
+    def call(*args):
+        nonlocal fn
+        if fn is None:
+            fn = raw.function(name)
+        err = cl_int()
+        try:
+            result = fn(*args, byref(err))
+        except ctypes.ArgumentError as exc:
+            raise _type_error(proto, exc) from None
+        if err.value:
+            if link and result:
+                # A failed link still returns a program holding the log; report it and let it go.
+                logs = build_logs(result)
+                raw.clReleaseProgram(result)
+                raise CLError(err.value, name, build_logs=logs)
+            raise CLError(err.value, name)
+        return result
+
+    return call
+
+
+def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
+
+    def call(*args):
+        nonlocal fn
+        if fn is None:
+            fn = raw.function(proto.name)
+        try:
+            result = fn(*args)
+        except ctypes.ArgumentError as exc:
+            raise _type_error(proto, exc) from None
+        if not result:
+            raise MemoryError(f"clSVMAlloc returned NULL (size {args[2] if len(args) > 2 else '?'} bytes)")
+        return result
+
+    return call
+
+
+def _plain(proto: _Proto, fn=None) -> Callable:
+
+    def call(*args):
+        nonlocal fn
+        if fn is None:
+            fn = raw.function(proto.name)
+        try:
+            return fn(*args)
+        except ctypes.ArgumentError as exc:
+            raise _type_error(proto, exc) from None
+
+    return call
+
+
+def _make(proto: _Proto, fn=None) -> Callable:
+    """The checked wrapper of ``proto``; ``fn`` is the raw function, resolved on first call if None."""
+    params = proto.params
+    if params and params[-1][0] == "errcode_ret" and params[-1][2] == "cl_int *":
+        call, params, returns = _errcode_checked(proto, fn), params[:-1], f"the created {proto.c_return}"
+    elif proto.c_return == "cl_int":
+        call, returns = _status_checked(proto, fn), "None"
+    elif proto.name == "clSVMAlloc":
+        call, returns = _svm_alloc_checked(proto, fn), "the SVM pointer (int); MemoryError on NULL"
+    else:
+        call, returns = _plain(proto, fn), f"the {proto.c_return} result, as in C"
+    call.__name__ = call.__qualname__ = proto.name
+    call.__module__ = __name__
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter(p[0], inspect.Parameter.POSITIONAL_ONLY) for p in params])
+    call.__doc__ = (
+        f"{proto.c_prototype()}\n\n"
+        f"Requires {proto.requirement}. Arguments as in C (ctypes values, byref() for out-parameters)"
+        f"{', without errcode_ret' if params is not proto.params else ''}. Returns {returns}.\n"
+        f"Raises CLError (the subclass for the code, e.g. InvalidValue) on failure, TypeError for a"
+        f" wrong argument type, FunctionUnavailableError if the library lacks {proto.name}."
+    )
+    return call
+
+
+globals().update({name: _make(proto) for name, proto in FUNCTIONS.items()})
+
+
+def get_extension_function(platform, name: str) -> Callable:
+    """Checked variant of :func:`opencl_raw.raw.get_extension_function`.
+
+    Returns a callable with the checked conventions above (status raised,
+    ``errcode_ret`` dropped).  Raises KeyError for an unknown name and
+    FunctionUnavailableError when the platform returns NULL for it.
+    """
+    return _make(FUNCTIONS[name], raw.get_extension_function(platform, name))
