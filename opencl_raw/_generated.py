@@ -1582,13 +1582,13 @@ class cl_mutable_base_config_khr(_c.Structure):
         ('mutable_dispatch_list', _c.POINTER(cl_mutable_dispatch_config_khr)),
     ]
 
-class _cl_device_topology_amd_anon1(_c.Structure):
+class _cl_device_topology_amd_raw(_c.Structure):
     _fields_ = [
         ('type', cl_uint),
         ('data', cl_uint * 5),
     ]
 
-class _cl_device_topology_amd_anon2(_c.Structure):
+class _cl_device_topology_amd_pcie(_c.Structure):
     _fields_ = [
         ('type', cl_uint),
         ('unused', cl_char * 17),
@@ -1598,10 +1598,9 @@ class _cl_device_topology_amd_anon2(_c.Structure):
     ]
 
 class cl_device_topology_amd(_c.Union):
-    _anonymous_ = ('_anon1', '_anon2')
     _fields_ = [
-        ('_anon1', _cl_device_topology_amd_anon1),
-        ('_anon2', _cl_device_topology_amd_anon2),
+        ('raw', _cl_device_topology_amd_raw),
+        ('pcie', _cl_device_topology_amd_pcie),
     ]
 
 class cl_mem_ext_host_ptr(_c.Structure):

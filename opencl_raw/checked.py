@@ -76,7 +76,7 @@ def build_logs(program, devices=None) -> Dict[int, str]:
 def _build_error(name: str, code: int, args) -> CLError:
     program = args[0]
     devices = None
-    if name != "clLinkProgram" and args[1] and args[2]:
+    if name != "clLinkProgram" and args[1] and args[2] and hasattr(args[2], "__getitem__"):  # byref(): all devices
         devices = [args[2][i] for i in range(args[1])]
     return CLError(code, name, build_logs=build_logs(program, devices))
 

@@ -240,7 +240,8 @@ class Function:
 class Struct:
     name: str
     kind: str                      # "struct" or "union"
-    fields: list = field(default_factory=list)  # (name, CType) or (name, Struct) for anonymous unions
+    fields: list = field(default_factory=list)  # (name, CType) or (name, Struct) for nested struct/union types
+    named: bool = False            # a nested type of a named member (not an anonymous member)
 
 
 @dataclass
@@ -362,6 +363,12 @@ def parse_struct_body(body: str, owner: str, counter: list[int]) -> list:
         tokens = [t for t in tokenize(decl) if t not in DROP_TOKENS]
         if tokens and tokens[0] in ("union", "struct") and "{" in decl:
             inner = decl[decl.index("{") + 1:decl.rindex("}")]
+            member = decl[decl.rindex("}") + 1:].strip()
+            if IDENT_RE.fullmatch(member):
+                # A named member of an unnamed struct/union type: struct { ... } raw;
+                sub = Struct(f"_{owner}_{member}", tokens[0], parse_struct_body(inner, owner, counter), named=True)
+                fields.append((member, sub))
+                continue
             counter[0] += 1
             sub = Struct(f"_{owner}_anon{counter[0]}", tokens[0], parse_struct_body(inner, owner, counter))
             fields.append((f"_anon{counter[0]}", sub))
@@ -701,7 +708,8 @@ class Emitter:
         for fname, ftype in s.fields:
             if isinstance(ftype, Struct):
                 self.emit_struct(ftype, public=False)
-                anon.append(fname)
+                if not ftype.named:
+                    anon.append(fname)
         base = "_c.Structure" if s.kind == "struct" else "_c.Union"
         self.w(f"class {s.name}({base}):")
         if anon:

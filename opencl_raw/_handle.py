@@ -1,0 +1,246 @@
+"""The one lifetime mechanism of the handle layer, and shared argument helpers.
+
+Every handle class derives from :class:`Handle`. An object owns one reference
+to its ``cl_*`` handle and gives it back exactly once: by ``release()`` (which
+is idempotent), on leaving a ``with`` block, or when it is collected.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+import warnings
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
+
+from . import checked, raw
+from .errors import OpenCLRawWarning, ReleasedHandleError
+
+# cl_* handle type name -> handle class; filled by the classes as they are defined.
+CLASS_BY_HANDLE_TYPE: Dict[str, Type["Handle"]] = {}
+
+Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
+
+
+class Handle:
+    """Base of all handle classes: owns one reference to a ``cl_*`` handle.
+
+    - ``.handle`` is the raw ``cl_*`` value and ``_as_parameter_`` lets the object
+      be passed straight to :mod:`opencl_raw.raw` and :mod:`opencl_raw.checked`.
+    - ``Cls.from_handle(h, retain=True)`` adopts a raw handle.
+    - ``==`` and ``hash`` go by handle value.
+    - ``release()`` gives the reference back once; later calls do nothing, and any
+      other use raises :class:`~opencl_raw.errors.ReleasedHandleError`.
+    - Pickling raises TypeError: a handle is only meaningful in this process.
+    """
+
+    __slots__ = ("_handle", "_value", "_owned", "__weakref__")
+    #: the raw ctypes handle type, e.g. raw.cl_context
+    _ctype: Any = None
+    #: C names of the retain and release functions (None: the object is not reference counted)
+    _retain_name: Optional[str] = None
+    _release_name: Optional[str] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._ctype is not None and cls.__dict__.get("_ctype") is not None:
+            CLASS_BY_HANDLE_TYPE.setdefault(cls._ctype.__name__, cls)
+
+    def _adopt(self, handle, retain: bool, owned: bool = True) -> None:
+        if not isinstance(handle, self._ctype):
+            handle = self._ctype(handle.value if isinstance(handle, ctypes.c_void_p) else handle)
+        if not handle.value:
+            raise ValueError(f"{type(self).__name__}: NULL {self._ctype.__name__} handle")
+        self._handle = handle
+        self._value = handle.value
+        self._owned = owned and self._release_name is not None
+        if retain and self._owned:
+            getattr(checked, self._retain_name)(handle)
+
+    @classmethod
+    def from_handle(cls, handle, retain: bool = True):
+        """Wrap a raw handle (a ``cl_*`` value or an int address).
+
+        ``retain=True`` takes a new reference (the caller keeps its own);
+        ``retain=False`` takes over the caller's reference.
+        Raises ValueError for NULL, CLError if the retain fails.
+        """
+        self = cls.__new__(cls)
+        self._handle = None
+        self._adopt(handle, retain)
+        return self
+
+    @property
+    def handle(self):
+        """The raw ``cl_*`` handle. Raises ReleasedHandleError after release()."""
+        h = self._handle
+        if h is None:
+            raise ReleasedHandleError(f"{type(self).__name__} was released")
+        return h
+
+    _as_parameter_ = handle
+
+    @property
+    def released(self) -> bool:
+        """True once release() was called."""
+        return self._handle is None
+
+    def release(self) -> None:
+        """Give back this object's reference (``clRelease*``). Idempotent.
+
+        Raises CLError if the driver refuses the release.
+        """
+        h = getattr(self, "_handle", None)
+        if h is None:
+            return
+        self._handle = None
+        if self._owned:
+            getattr(checked, self._release_name)(h)
+
+    def __enter__(self):
+        self.handle  # raises if already released
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    def __del__(self):
+        if getattr(self, "_handle", None) is None or sys.is_finalizing():
+            return
+        try:
+            self.release()
+        except Exception as exc:  # a destructor must never raise
+            warnings.warn(f"releasing {type(self).__name__} failed: {exc}", OpenCLRawWarning, stacklevel=2)
+
+    # -- info ----------------------------------------------------------------
+    #: INFO group and checked clGet*Info name, for get_info and attributes
+    _info_group: Optional[str] = None
+    _info_function: Optional[str] = None
+    #: param prefixes stripped to make attribute names, most specific first
+    _attr_prefixes: Tuple[str, ...] = ()
+    _attr_groups: Tuple[str, ...] = ()
+
+    def get_info(self, param):
+        """Typed value of one info param (``clGet<Object>Info``).
+
+        ``param`` is the CL constant (int) or its name (``'CL_DEVICE_NAME'``).
+        Returns str, int, bool, enum.IntFlag / IntEnum, tuples, wrapper objects or
+        None for a NULL handle; ``bytes`` for a param the table does not know.
+        Raises CLError from the driver (e.g. InvalidValue for an unsupported
+        param), ValueError if the returned size disagrees with the param's type,
+        ReleasedHandleError after release().
+        """
+        from . import _info
+        return _info.query(self._info_group, getattr(checked, self._info_function), (self.handle,), param)
+
+    @classmethod
+    def _attributes(cls) -> Dict[str, str]:
+        names = cls.__dict__.get("_attribute_map")
+        if names is None:
+            from . import _info
+            names = _info.attribute_names(cls._attr_prefixes, cls._attr_groups or (cls._info_group,))
+            cls._attribute_map = names
+        return names
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or self._info_group is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        param = type(self)._attributes().get(name)
+        if param is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.get_info(param)
+
+    def __dir__(self):
+        extra = type(self)._attributes() if self._info_group else {}
+        return sorted(set(super().__dir__()) | set(extra))
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._value))
+
+    def __reduce__(self):
+        raise TypeError(f"{type(self).__name__} handles cannot be pickled: they are only valid in this process")
+
+    def __repr__(self) -> str:
+        state = " released" if self._handle is None else ""
+        return f"<{type(self).__name__} {self._value:#x}{state}>"
+
+
+def wrap(cls_name: str, handle, retain: bool = True):
+    """Wrap a raw handle in the class registered for its ``cl_*`` type name (None for NULL)."""
+    value = handle.value if isinstance(handle, ctypes.c_void_p) else handle
+    if not value:
+        return None
+    return CLASS_BY_HANDLE_TYPE[cls_name].from_handle(value, retain=retain)
+
+
+def properties_array(properties: Properties, ctype) -> Optional[ctypes.Array]:
+    """A zero-terminated ``ctype`` array from a mapping or (name, value) pairs, or None.
+
+    Values may be ints or handle objects (their handle value is used).
+    Raises TypeError for anything else.
+    """
+    if properties is None:
+        return None
+    pairs = properties.items() if isinstance(properties, Mapping) else properties
+    flat = []
+    for pair in pairs:
+        try:
+            name, value = pair
+        except (TypeError, ValueError):
+            raise TypeError(f"properties must be a mapping or (name, value) pairs, got {pair!r}") from None
+        if isinstance(value, Handle):
+            value = value._value
+        elif isinstance(value, ctypes.c_void_p):
+            value = value.value or 0
+        if not isinstance(name, int) or not isinstance(value, int):
+            raise TypeError(f"property {name!r}: names and values must be ints or handles, got {value!r}")
+        flat += [name, value]
+    flat.append(0)
+    return (ctype * len(flat))(*flat)
+
+
+def pairs_from_array(values: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
+    """(name, value) pairs from a zero-terminated property list (as returned by get_info)."""
+    out = []
+    for i in range(0, len(values) - 1, 2):
+        if values[i] == 0:
+            break
+        out.append((int(values[i]), int(values[i + 1])))
+    return tuple(out)
+
+
+def handle_array(objects: Iterable, cls: Type[Handle], what: str):
+    """(count, ctypes array) of the handles of ``objects``, all instances of ``cls``.
+
+    Raises TypeError naming ``what`` for other objects, ReleasedHandleError for released ones.
+    """
+    objects = list(objects)
+    for obj in objects:
+        if not isinstance(obj, cls):
+            raise TypeError(f"{what} must hold {cls.__name__} objects, got {type(obj).__name__}")
+    return len(objects), (cls._ctype * len(objects))(*[obj.handle for obj in objects]) if objects else None
+
+
+def encode(text: Union[str, bytes], what: str) -> bytes:
+    """UTF-8 bytes of a str (or bytes as they are); TypeError naming ``what`` otherwise."""
+    if isinstance(text, str):
+        return text.encode()
+    if isinstance(text, bytes):
+        return text
+    raise TypeError(f"{what} must be str or bytes, got {type(text).__name__}")
+
+
+def parse_version(text: str) -> Tuple[int, int]:
+    """(major, minor) from a version string such as ``'OpenCL 1.2 pocl'``; (0, 0) if none."""
+    for word in text.split():
+        major, dot, minor = word.partition(".")
+        if dot and major.isdigit():
+            digits = "".join(ch for ch in minor if ch.isdigit()) or "0"
+            if minor.startswith(digits):
+                return int(major), int(digits)
+    return (0, 0)
+
+
+__all__ = ["Handle", "wrap", "properties_array", "pairs_from_array", "handle_array", "encode",
+           "parse_version", "raw"]

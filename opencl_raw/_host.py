@@ -1,0 +1,61 @@
+"""The one place that turns Python host objects into pointers and byte sizes.
+
+Host memory is any object with the buffer protocol (numpy arrays, bytearray,
+bytes, memoryview, array.array, ctypes arrays). numpy is imported on first use.
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+
+def _as_array(obj: Any, what: str):
+    import numpy as np
+    if isinstance(obj, np.ndarray):
+        return obj
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        raise TypeError(f"{what} must support the buffer protocol (a numpy array, bytearray, bytes, ...), "
+                        f"got {type(obj).__name__}") from None
+    try:
+        return np.asarray(view)
+    except (TypeError, ValueError, NotImplementedError):
+        # Formats numpy does not read (e.g. some ctypes structs): look at the raw bytes.
+        return np.frombuffer(view.cast("B") if view.c_contiguous else view.tobytes(), dtype=np.uint8)
+
+
+def source(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
+    """(keep-alive object, address, nbytes) of a host object to read from.
+
+    Non-contiguous arrays are copied into a contiguous one first (the copy is
+    what the keep-alive object holds). Raises TypeError for non-buffer objects.
+    """
+    import numpy as np
+    arr = _as_array(obj, what)
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    return arr, arr.ctypes.data if arr.nbytes else 0, arr.nbytes
+
+
+def destination(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
+    """(keep-alive object, address, nbytes) of a host object to write into.
+
+    Raises TypeError for non-buffer objects, ValueError for read-only or
+    non-C-contiguous ones (a copy would silently drop the data).
+    """
+    arr = _as_array(obj, what)
+    if not arr.flags.writeable:
+        raise ValueError(f"{what} is read-only; pass a writable object (e.g. a numpy array or bytearray)")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{what} must be C-contiguous to be written into; use numpy.ascontiguousarray first")
+    return arr, arr.ctypes.data if arr.nbytes else 0, arr.nbytes
+
+
+def check_range(offset: int, nbytes: int, limit: int, what: str) -> None:
+    """Raise unless ``0 <= offset`` and ``offset + nbytes <= limit`` (all in bytes)."""
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise TypeError(f"{what}: offset must be an int (bytes), got {type(offset).__name__}")
+    if offset < 0 or nbytes < 0:
+        raise ValueError(f"{what}: offset {offset} and size {nbytes} must not be negative")
+    if offset + nbytes > limit:
+        raise ValueError(f"{what}: {nbytes} bytes at offset {offset} exceed the {limit} bytes available")

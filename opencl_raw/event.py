@@ -1,0 +1,110 @@
+"""Events: clWaitForEvents, clGetEventInfo, clGetEventProfilingInfo, and host-object pins."""
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any, Dict, Iterable, Sequence, Tuple
+
+from . import checked, raw
+from ._handle import Handle, handle_array
+from .errors import FunctionUnavailableError
+
+
+class Event(Handle):
+    """An OpenCL event (``cl_event``), returned by every enqueue method.
+
+    Info: ``get_info(param)`` (clGetEventInfo) and attributes such as
+    ``.command_execution_status`` and ``.command_type``; profiling through
+    :meth:`get_profiling_info`.
+    """
+
+    __slots__ = ()
+    _ctype = raw.cl_event
+    _retain_name, _release_name = "clRetainEvent", "clReleaseEvent"
+    _info_group, _info_function = "Event", "clGetEventInfo"
+    _attr_prefixes = ("CL_EVENT_",)
+
+    def wait(self) -> None:
+        """Block until the command completes (clWaitForEvents with this one event).
+
+        Raises CLError, e.g. ExecStatusErrorForEventsInWaitList if the command failed.
+        """
+        checked.clWaitForEvents(1, ctypes.byref(self.handle))
+
+    def get_profiling_info(self, param) -> int:
+        """A profiling time stamp in nanoseconds (clGetEventProfilingInfo).
+
+        ``param``: CL_PROFILING_COMMAND_QUEUED, _SUBMIT, _START, _END or _COMPLETE.
+        Raises CLError: ProfilingInfoNotAvailable if the queue was created without
+        CL_QUEUE_PROFILING_ENABLE or the command has not completed.
+        """
+        from . import _info
+        return _info.query("EventProfiling", checked.clGetEventProfilingInfo, (self.handle,), param)
+
+    @property
+    def duration_ns(self) -> int:
+        """CL_PROFILING_COMMAND_END - CL_PROFILING_COMMAND_START, in nanoseconds."""
+        return (self.get_profiling_info(raw.CL_PROFILING_COMMAND_END)
+                - self.get_profiling_info(raw.CL_PROFILING_COMMAND_START))
+
+
+def wait_for_events(events: Iterable[Event]) -> None:
+    """Block until all ``events`` complete (clWaitForEvents). An empty sequence returns at once.
+
+    Raises TypeError for non-Event items, CLError from the driver (InvalidEvent,
+    InvalidContext when events belong to different contexts, ExecStatusErrorForEventsInWaitList).
+    """
+    n, array = handle_array(events, Event, "events")
+    if n:
+        checked.clWaitForEvents(n, array)
+
+
+def wait_list(wait_for: Sequence[Event]) -> Tuple[int, Any]:
+    """(count, cl_event array or None) for an enqueue's ``wait_for`` sequence of Events."""
+    if not wait_for:
+        return 0, None
+    return handle_array(wait_for, Event, "wait_for")
+
+
+# --------------------------------------------------------------------------- #
+# Host objects used by non-blocking commands stay alive until the command
+# completes: a completion callback drops the pin, so nothing blocks in a
+# destructor and a dropped Event never frees memory the driver still uses.
+# --------------------------------------------------------------------------- #
+
+_pins: Dict[int, Any] = {}
+_pins_lock = threading.Lock()
+_next_key = [1]
+
+
+def _unpin(event, status, key) -> None:
+    with _pins_lock:
+        _pins.pop(key, None)
+
+
+_unpin_callback = raw.clSetEventCallback_pfn_notify(_unpin)
+
+
+def pin_until_complete(event: Event, *objects: Any) -> None:
+    """Keep ``objects`` alive until ``event`` reaches CL_COMPLETE (or fails).
+
+    Uses clSetEventCallback (OpenCL 1.1); where that is unavailable the objects are
+    kept until the process ends rather than risk freeing memory in use.
+    """
+    with _pins_lock:
+        key = _next_key[0]
+        _next_key[0] += 1
+        _pins[key] = objects
+    try:
+        raw.function("clSetEventCallback")(event.handle, raw.CL_COMPLETE, _unpin_callback, key)
+    except FunctionUnavailableError:
+        pass  # an OpenCL 1.0 driver: the pin stays for the process lifetime, which is safe
+
+
+def pinned_count() -> int:
+    """How many commands currently pin host objects (for tests and diagnostics)."""
+    with _pins_lock:
+        return len(_pins)
+
+
+__all__ = ["Event", "wait_for_events", "pin_until_complete", "pinned_count"]
