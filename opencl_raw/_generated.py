@@ -1066,7 +1066,7 @@ CL_AFFINITY_DOMAIN_NUMA_EXT = 16
 CL_AFFINITY_DOMAIN_NEXT_FISSIONABLE_EXT = 256
 CL_PROPERTIES_LIST_END_EXT = 0
 CL_PARTITION_BY_COUNTS_LIST_END_EXT = 0
-CL_PARTITION_BY_NAMES_LIST_END_EXT = -1
+CL_PARTITION_BY_NAMES_LIST_END_EXT = 0xffffffffffffffff
 CL_MIGRATE_MEM_OBJECT_HOST_EXT = 1
 CL_COMMAND_MIGRATE_MEM_OBJECT_EXT = 0x4040
 CL_DEVICE_CXX_FOR_OPENCL_NUMERIC_VERSION_EXT = 0x4230
@@ -1377,8 +1377,8 @@ CL_AVC_ME_SKIP_BLOCK_16x16_FORWARD_ENABLE_INTEL = 0x1000000
 CL_AVC_ME_SKIP_BLOCK_16x16_BACKWARD_ENABLE_INTEL = 0x2000000
 CL_AVC_ME_SKIP_BLOCK_16x16_DUAL_ENABLE_INTEL = 0x3000000
 CL_AVC_ME_SKIP_BLOCK_8x8_FORWARD_ENABLE_INTEL = 0x55000000
-CL_AVC_ME_SKIP_BLOCK_8x8_BACKWARD_ENABLE_INTEL = 0xaa000000
-CL_AVC_ME_SKIP_BLOCK_8x8_DUAL_ENABLE_INTEL = 0xff000000
+CL_AVC_ME_SKIP_BLOCK_8x8_BACKWARD_ENABLE_INTEL = -1442840576
+CL_AVC_ME_SKIP_BLOCK_8x8_DUAL_ENABLE_INTEL = -16777216
 CL_AVC_ME_SKIP_BLOCK_8x8_0_FORWARD_ENABLE_INTEL = 0x1000000
 CL_AVC_ME_SKIP_BLOCK_8x8_0_BACKWARD_ENABLE_INTEL = 0x2000000
 CL_AVC_ME_SKIP_BLOCK_8x8_1_FORWARD_ENABLE_INTEL = 0x4000000
@@ -1386,7 +1386,7 @@ CL_AVC_ME_SKIP_BLOCK_8x8_1_BACKWARD_ENABLE_INTEL = 0x8000000
 CL_AVC_ME_SKIP_BLOCK_8x8_2_FORWARD_ENABLE_INTEL = 0x10000000
 CL_AVC_ME_SKIP_BLOCK_8x8_2_BACKWARD_ENABLE_INTEL = 0x20000000
 CL_AVC_ME_SKIP_BLOCK_8x8_3_FORWARD_ENABLE_INTEL = 0x40000000
-CL_AVC_ME_SKIP_BLOCK_8x8_3_BACKWARD_ENABLE_INTEL = 0x80000000
+CL_AVC_ME_SKIP_BLOCK_8x8_3_BACKWARD_ENABLE_INTEL = -2147483648
 CL_AVC_ME_BLOCK_BASED_SKIP_4x4_INTEL = 0
 CL_AVC_ME_BLOCK_BASED_SKIP_8x8_INTEL = 128
 CL_AVC_ME_INTRA_16x16_INTEL = 0
@@ -2991,7 +2991,7 @@ FUNCTIONS = {
             ('texture', cl_GLuint, 'cl_GLuint'),
             ('errcode_ret', _c.POINTER(cl_int), 'cl_int *'),
         ),
-        c_return='cl_mem', header='cl_gl.h', version=None, extension=None, deprecated_after=(1, 1)),
+        c_return='cl_mem', header='cl_gl.h', version=(1, 0), extension=None, deprecated_after=(1, 1)),
     'clCreateFromGLTexture3D': _Proto(
         'clCreateFromGLTexture3D', cl_mem, (
             ('context', cl_context, 'cl_context'),
@@ -3001,7 +3001,7 @@ FUNCTIONS = {
             ('texture', cl_GLuint, 'cl_GLuint'),
             ('errcode_ret', _c.POINTER(cl_int), 'cl_int *'),
         ),
-        c_return='cl_mem', header='cl_gl.h', version=None, extension=None, deprecated_after=(1, 1)),
+        c_return='cl_mem', header='cl_gl.h', version=(1, 0), extension=None, deprecated_after=(1, 1)),
     'clGetGLContextInfoKHR': _Proto(
         'clGetGLContextInfoKHR', cl_int, (
             ('properties', _c.POINTER(cl_context_properties), 'const cl_context_properties *'),
@@ -3263,7 +3263,7 @@ FUNCTIONS = {
             ('pfn_notify', clSetMemObjectDestructorAPPLE_pfn_notify, 'void (*)(cl_mem, void *)'),
             ('user_data', _c.c_void_p, 'void *'),
         ),
-        c_return='cl_int', header='cl_ext.h', version=None, extension='cl_khr_command_buffer_mutable_dispatch', deprecated_after=None),
+        c_return='cl_int', header='cl_ext.h', version=None, extension='cl_APPLE_SetMemObjectDestructor', deprecated_after=None),
     'clLogMessagesToSystemLogAPPLE': _Proto(
         'clLogMessagesToSystemLogAPPLE', None, (
             ('errstr', _c.c_char_p, 'const char *'),
@@ -3271,7 +3271,7 @@ FUNCTIONS = {
             ('cb', _c.c_size_t, 'size_t'),
             ('user_data', _c.c_void_p, 'void *'),
         ),
-        c_return='void', header='cl_ext.h', version=None, extension='cl_khr_command_buffer_mutable_dispatch', deprecated_after=None),
+        c_return='void', header='cl_ext.h', version=None, extension='cl_APPLE_ContextLoggingFunctions', deprecated_after=None),
     'clLogMessagesToStdoutAPPLE': _Proto(
         'clLogMessagesToStdoutAPPLE', None, (
             ('errstr', _c.c_char_p, 'const char *'),
@@ -3279,7 +3279,7 @@ FUNCTIONS = {
             ('cb', _c.c_size_t, 'size_t'),
             ('user_data', _c.c_void_p, 'void *'),
         ),
-        c_return='void', header='cl_ext.h', version=None, extension='cl_khr_command_buffer_mutable_dispatch', deprecated_after=None),
+        c_return='void', header='cl_ext.h', version=None, extension='cl_APPLE_ContextLoggingFunctions', deprecated_after=None),
     'clLogMessagesToStderrAPPLE': _Proto(
         'clLogMessagesToStderrAPPLE', None, (
             ('errstr', _c.c_char_p, 'const char *'),
@@ -3287,7 +3287,7 @@ FUNCTIONS = {
             ('cb', _c.c_size_t, 'size_t'),
             ('user_data', _c.c_void_p, 'void *'),
         ),
-        c_return='void', header='cl_ext.h', version=None, extension='cl_khr_command_buffer_mutable_dispatch', deprecated_after=None),
+        c_return='void', header='cl_ext.h', version=None, extension='cl_APPLE_ContextLoggingFunctions', deprecated_after=None),
     'clIcdGetPlatformIDsKHR': _Proto(
         'clIcdGetPlatformIDsKHR', cl_int, (
             ('num_entries', cl_uint, 'cl_uint'),

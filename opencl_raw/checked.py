@@ -12,7 +12,8 @@ same name and the same positional arguments, with two differences:
 ``clBuildProgram``, ``clCompileProgram`` and ``clLinkProgram`` failures carry
 ``.build_logs`` (device handle value -> log text), also shown by ``str()``.
 ``clSVMAlloc`` returning NULL raises MemoryError.  A wrong Python argument type
-raises TypeError naming the parameter.  Nothing else is added to a call.
+raises TypeError naming the parameter; a released handle object raises
+ReleasedHandleError.  Nothing else is added to a call.
 
 Other functions (``void`` or pointer results without an error code) behave as
 in :mod:`opencl_raw.raw`.  Extension functions: :func:`get_extension_function`.
@@ -24,7 +25,7 @@ import inspect
 from typing import Callable, Dict
 
 from . import raw
-from .errors import CLError, FunctionUnavailableError
+from .errors import CLError, FunctionUnavailableError, ReleasedHandleError
 from .raw import FUNCTIONS, _Proto
 
 __all__ = sorted(FUNCTIONS) + ["get_extension_function"]
@@ -33,7 +34,13 @@ _BUILD_FUNCTIONS = {"clBuildProgram", "clCompileProgram", "clLinkProgram"}
 _BUILD_LOG_CODES = {raw.CL_BUILD_PROGRAM_FAILURE, raw.CL_COMPILE_PROGRAM_FAILURE, raw.CL_LINK_PROGRAM_FAILURE}
 
 
-def _type_error(proto: _Proto, exc: ctypes.ArgumentError) -> TypeError:
+def _type_error(proto: _Proto, exc: ctypes.ArgumentError, args: tuple = ()) -> Exception:
+    # A released handle object fails ctypes' conversion; report that as ReleasedHandleError.
+    for arg in args:
+        try:
+            getattr(arg, "_as_parameter_", None)
+        except ReleasedHandleError as released:
+            return ReleasedHandleError(f"{proto.name}: {released}")
     # ctypes says "argument 3: TypeError: wrong type"; name the parameter instead.
     text = str(exc)
     try:
@@ -92,7 +99,7 @@ def _status_checked(proto: _Proto, fn=None) -> Callable:
         try:
             status = fn(*args)
         except ctypes.ArgumentError as exc:
-            raise _type_error(proto, exc) from None
+            raise _type_error(proto, exc, args) from None
         if status:
             if build and status in _BUILD_LOG_CODES:
                 raise _build_error(name, status, args)
@@ -114,7 +121,7 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
         try:
             result = fn(*args, byref(err))
         except ctypes.ArgumentError as exc:
-            raise _type_error(proto, exc) from None
+            raise _type_error(proto, exc, args) from None
         if err.value:
             if link and result:
                 # A failed link still returns a program holding the log; report it and let it go.
@@ -136,7 +143,7 @@ def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
         try:
             result = fn(*args)
         except ctypes.ArgumentError as exc:
-            raise _type_error(proto, exc) from None
+            raise _type_error(proto, exc, args) from None
         if not result:
             raise MemoryError(f"clSVMAlloc returned NULL (size {args[2] if len(args) > 2 else '?'} bytes)")
         return result
@@ -153,7 +160,7 @@ def _plain(proto: _Proto, fn=None) -> Callable:
         try:
             return fn(*args)
         except ctypes.ArgumentError as exc:
-            raise _type_error(proto, exc) from None
+            raise _type_error(proto, exc, args) from None
 
     return call
 

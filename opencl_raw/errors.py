@@ -60,16 +60,17 @@ class CLError(Exception):
     code: int = 0
     _by_code: Dict[int, Type["CLError"]] = {}
 
-    def __new__(cls, code: int = 0, function: Optional[str] = None, detail: Optional[str] = None,
+    def __new__(cls, code: Optional[int] = None, function: Optional[str] = None, detail: Optional[str] = None,
                 build_logs: Optional[Mapping] = None):
         if cls is CLError:
             cls = CLError._by_code.get(code, CLError)
         return super().__new__(cls)
 
-    def __init__(self, code: int = 0, function: Optional[str] = None, detail: Optional[str] = None,
+    def __init__(self, code: Optional[int] = None, function: Optional[str] = None, detail: Optional[str] = None,
                  build_logs: Optional[Mapping] = None):
-        super().__init__(code, function, detail)
-        self.code = int(code)
+        # A subclass made without a code (InvalidValue()) keeps its own code.
+        self.code = type(self).code if code is None else int(code)
+        super().__init__(self.code, function, detail)
         self.name = error_name(self.code)
         self.function = function
         self.detail = detail
@@ -131,6 +132,10 @@ class FunctionUnavailableError(RuntimeError):
         super().__init__(f"{function} is unavailable ({reason}); it needs {requirement}")
         self.function = function
         self.requirement = requirement
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.function, self.requirement, self.reason))
 
 
 class ReleasedHandleError(ValueError):

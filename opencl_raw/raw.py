@@ -73,7 +73,8 @@ def library() -> ctypes.CDLL:
     with _lock:
         if _library is None:
             if _library_error is not None:
-                raise _library_error
+                # A fresh exception each time: re-raising one instance piles up traceback frames.
+                raise LibraryNotFoundError(*_library_error.args)
             tried = []
             for name in library_candidates():
                 try:
@@ -84,7 +85,7 @@ def library() -> ctypes.CDLL:
             else:
                 _library_error = LibraryNotFoundError(
                     "no OpenCL library could be loaded; tried: " + "; ".join(tried) + ". " + INSTALL_HINT)
-                raise _library_error
+                raise LibraryNotFoundError(*_library_error.args)
     return _library
 
 
@@ -126,6 +127,7 @@ class UnavailableFunction:
         return False
 
     def __call__(self, *args):
+        library()  # no library at all: LibraryNotFoundError, as documented, not FunctionUnavailableError
         raise FunctionUnavailableError(self.proto.name, self.proto.requirement, self.reason)
 
     def __repr__(self) -> str:

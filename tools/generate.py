@@ -256,6 +256,7 @@ class Model:
     macros: list = field(default_factory=list)       # (name, params, python expression)
     functions: dict = field(default_factory=dict)    # name -> Function
     skipped: list = field(default_factory=list)      # (name, reason)
+    negative_literals: set = field(default_factory=set)  # constants written as a negative literal (-30)
 
 
 # --------------------------------------------------------------------------- #
@@ -389,11 +390,102 @@ def parse_struct_body(body: str, owner: str, counter: list[int]) -> list:
     return fields
 
 
+# ctypes expressions of C_SCALARS -> (bits, signed), for C integer arithmetic on constants.
+CTYPES_INT = {
+    "_c.c_char": (8, True), "_c.c_byte": (8, True), "_c.c_ubyte": (8, False), "_c.c_int8": (8, True),
+    "_c.c_uint8": (8, False), "_c.c_short": (16, True), "_c.c_ushort": (16, False), "_c.c_int16": (16, True),
+    "_c.c_uint16": (16, False), "_c.c_int": (32, True), "_c.c_uint": (32, False), "_c.c_int32": (32, True),
+    "_c.c_uint32": (32, False), "_c.c_long": (64, True), "_c.c_ulong": (64, False), "_c.c_int64": (64, True),
+    "_c.c_uint64": (64, False), "_c.c_size_t": (64, False), "_c.c_ssize_t": (64, True),
+}
+
+
+class CInt:
+    """An integer constant with its C type (LP64), so that ``0xAA << 24`` is an int and
+    ``(cl_ulong)0 - 1`` a cl_ulong, as in C (GCC wraps signed overflow)."""
+
+    __slots__ = ("value", "bits", "signed")
+
+    def __init__(self, value: int, bits: int = 32, signed: bool = True):
+        value &= (1 << bits) - 1
+        if signed and value >> (bits - 1):
+            value -= 1 << bits
+        self.value, self.bits, self.signed = value, bits, signed
+
+    @staticmethod
+    def literal(text: str) -> "CInt":
+        m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)([uUlL]*)", text)
+        digits, suffix = m.group(1), m.group(2).lower()
+        decimal = not digits.startswith("0")
+        value = int(digits, 16 if digits[:2].lower() == "0x" else 8 if not decimal else 10)
+        for bits, signed in ((32, True), (32, False), (64, True), (64, False)):
+            if ("u" in suffix and signed) or ("l" in suffix and bits < 64) or (decimal and "u" not in suffix
+                                                                                and not signed):
+                continue
+            if value < 1 << (bits - signed):
+                return CInt(value, bits, signed)
+        raise ValueError(f"integer literal {text} is too large")
+
+    def promoted(self) -> "CInt":
+        return self if self.bits >= 32 else CInt(self.value, 32, True)
+
+    def _arith(self, other, op):
+        if not isinstance(other, CInt):
+            return NotImplemented
+        a, b = self.promoted(), other.promoted()
+        if a.bits != b.bits:
+            bits, signed = max((a.bits, a.signed), (b.bits, b.signed))
+        else:
+            bits, signed = a.bits, a.signed and b.signed
+        x, y = CInt(a.value, bits, signed).value, CInt(b.value, bits, signed).value
+        return CInt(op(x, y), bits, signed)
+
+    def __add__(self, o): return self._arith(o, lambda x, y: x + y)
+    def __sub__(self, o): return self._arith(o, lambda x, y: x - y)
+    def __mul__(self, o): return self._arith(o, lambda x, y: x * y)
+    def __truediv__(self, o): return self._arith(o, _c_div)
+    def __mod__(self, o): return self._arith(o, lambda x, y: x - y * _c_div(x, y))
+    def __and__(self, o): return self._arith(o, lambda x, y: x & y)
+    def __or__(self, o): return self._arith(o, lambda x, y: x | y)
+    def __xor__(self, o): return self._arith(o, lambda x, y: x ^ y)
+    def __lshift__(self, o): return CInt(self.promoted().value << o.value, *self.promoted()._type())
+    def __rshift__(self, o): return CInt(self.promoted().value >> o.value, *self.promoted()._type())
+    def __lt__(self, o): return CInt(int(self._arith(o, lambda x, y: x < y).value), 32, True)
+    def __gt__(self, o): return CInt(int(self._arith(o, lambda x, y: x > y).value), 32, True)
+    def __neg__(self): return CInt(-self.promoted().value, *self.promoted()._type())
+    def __pos__(self): return self.promoted()
+    def __invert__(self): return CInt(~self.promoted().value, *self.promoted()._type())
+
+    def _type(self):
+        return self.bits, self.signed
+
+
+def _c_div(x: int, y: int) -> int:
+    """C integer division: the quotient truncated toward zero."""
+    q = abs(x) // abs(y)
+    return q if (x < 0) == (y < 0) else -q
+
+
+class CCast:
+    """``(type) x`` written as ``CCast(bits, signed) @ x`` (``@`` binds like a cast here)."""
+
+    def __init__(self, bits: int, signed: bool):
+        self.bits, self.signed = bits, signed
+
+    def __matmul__(self, other: CInt) -> CInt:
+        return CInt(other.value, self.bits, self.signed)
+
+
+def format_int(value: int) -> str:
+    return str(value) if abs(value) < 4096 else hex(value) if value >= 0 else str(value)
+
+
 class Parser:
     def __init__(self):
         self.model = Model()
         self.known_types = set(C_SCALARS)
         self.ext_function_types: dict[str, FuncSig] = {}
+        self.constant_types: dict[str, tuple] = {}   # integer constant -> (value, bits, signed)
 
     # -- constants ---------------------------------------------------------- #
     def c_expr_to_python(self, value: str, params=()) -> str | None:
@@ -429,9 +521,54 @@ class Parser:
                     result = struct.unpack("f", struct.pack("f", result))[0]
                 return repr(result)
             if isinstance(result, int):
-                return str(result) if abs(result) < 4096 else hex(result) if result >= 0 else str(result)
+                return format_int(result)
             return None
         return py
+
+    def c_int_type(self, name: str):
+        """(bits, signed) of an integer type name (typedefs followed), or None."""
+        for _ in range(10):
+            scalar = dict(self.model.scalars).get(name) or C_SCALARS.get(name)
+            if scalar:
+                return CTYPES_INT.get(scalar)
+            if name in ("long long", "unsigned long long"):
+                return 64, not name.startswith("unsigned")
+            name = dict(self.model.typedefs).get(name)
+            if name is None:
+                return None
+        return None
+
+    def c_int_constant(self, value: str) -> CInt | None:
+        """Evaluate an integer constant expression with C types and arithmetic, or None."""
+        tokens = re.findall(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|<<|>>|\S", value)
+        out, i = [], 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok == "(" and ")" in tokens[i:]:
+                close = tokens.index(")", i)
+                words = tokens[i + 1:close]
+                cast = self.c_int_type(" ".join(words)) if words and all(IDENT_RE.fullmatch(w) for w in words) \
+                    and not any(w in self.constant_types for w in words) else None
+                if cast:
+                    out.append(f"CCast{cast} @")
+                    i = close + 1
+                    continue
+            if re.fullmatch(r"\d\w*", tok):
+                out.append(f"CInt.literal({tok!r})")
+            elif IDENT_RE.fullmatch(tok):
+                if tok not in self.constant_types:
+                    return None
+                out.append(f"CInt{self.constant_types[tok]}")
+            elif tok in ("<<", ">>") or tok in "+-*/%&|^~()<>":
+                out.append(tok)
+            else:
+                return None
+            i += 1
+        try:
+            result = eval(" ".join(out), {"__builtins__": {}, "CInt": CInt, "CCast": CCast})  # noqa: S307
+        except Exception:
+            return None
+        return result if isinstance(result, CInt) else None
 
     def on_define(self, name, value, params, header):
         if header not in API_HEADERS | {"cl_platform.h"}:
@@ -452,6 +589,15 @@ class Parser:
         if py is None:
             self.model.skipped.append((name, f"value {value!r} is not a constant expression"))
             return
+        self.constant_types.pop(name, None)
+        if re.fullmatch(r"-?(0x[0-9a-f]+|\d+)", py):
+            # Integers take their C type: (cl_ulong)0 - 1 is 2**64 - 1, 0xAA << 24 a negative int.
+            typed = self.c_int_constant(value)
+            if typed is not None:
+                self.constant_types[name] = (typed.value, typed.bits, typed.signed)
+                py = format_int(typed.value)
+            if re.fullmatch(r"\(*\s*-\s*\d+\s*\)*", value):
+                self.model.negative_literals.add(name)
         self.model.constants = [c for c in self.model.constants if c[0] != name]
         self.model.constants.append((name, py, header))
 
@@ -546,6 +692,8 @@ class Parser:
             extension = None
         elif extension:
             version = None
+        elif version is None:
+            version = (1, 0)  # core, with only a deprecation suffix (clCreateFromGLTexture2D in cl_gl.h)
         self.add_function(Function(sig, header, version, extension, deprecated))
 
     def add_function(self, fn: Function):
@@ -570,7 +718,7 @@ def parse_headers(header_dir: str) -> Model:
         for kind, payload, conditions in pp.run(text):
             if kind == "define":
                 name, value, params = payload
-                if re.fullmatch(r"cl_[a-z0-9_]+", name) and value == "1":
+                if re.fullmatch(r"cl_[A-Za-z0-9_]+", name) and value == "1":
                     extension = name
                     continue
                 parser.on_define(name, value, params, header)
@@ -677,7 +825,7 @@ class Emitter:
         self.w("# Error codes: code -> names, in header order (the first name is canonical).")
         codes: dict[int, list[str]] = {}
         for name, value, header in m.constants:
-            if header in API_HEADERS and re.fullmatch(r"-\d+", value) and name not in NOT_ERROR_CODES \
+            if header in API_HEADERS and name in m.negative_literals and name not in NOT_ERROR_CODES \
                     and "_LIST_END_" not in name:
                 codes.setdefault(int(value), []).append(name)
         self.w("ERROR_CODES = {")
