@@ -43,6 +43,7 @@ class Handle:
         super().__init_subclass__(**kwargs)
         if cls._ctype is not None and cls.__dict__.get("_ctype") is not None:
             CLASS_BY_HANDLE_TYPE.setdefault(cls._ctype.__name__, cls)
+        _name_c_functions(cls)
 
     def _adopt(self, handle, retain: bool, owned: bool = True) -> None:
         if not isinstance(handle, self._ctype):
@@ -164,6 +165,27 @@ class Handle:
     def __repr__(self) -> str:
         state = " released" if self._handle is None else ""
         return f"<{type(self).__name__} {self._value:#x}{state}>"
+
+
+def _name_c_functions(cls) -> None:
+    """Give ``cls`` its own ``get_info`` and ``release`` whose docstrings name its C functions
+    (``clGetDeviceInfo``, ``clReleaseContext``, ...) instead of the generic ``clGet<Object>Info``."""
+    info_function = cls.__dict__.get("_info_function")
+    if info_function and "get_info" not in cls.__dict__:
+        def get_info(self, param):
+            return Handle.get_info(self, param)
+        get_info.__doc__ = (Handle.get_info.__doc__ or "").replace("``clGet<Object>Info``", f"``{info_function}``")
+        get_info.__qualname__ = f"{cls.__qualname__}.get_info"
+        get_info.__module__ = cls.__module__
+        cls.get_info = get_info
+    release_name = cls.__dict__.get("_release_name")
+    if release_name and "release" not in cls.__dict__:
+        def release(self) -> None:
+            Handle.release(self)
+        release.__doc__ = (Handle.release.__doc__ or "").replace("``clRelease*``", f"``{release_name}``")
+        release.__qualname__ = f"{cls.__qualname__}.release"
+        release.__module__ = cls.__module__
+        cls.release = release
 
 
 def wrap(cls_name: str, handle, retain: bool = True):

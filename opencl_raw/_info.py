@@ -66,7 +66,8 @@ LocalMemType.__doc__ = "cl_device_local_mem_type."
 MemCacheType = enum.IntEnum("MemCacheType", _members("CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
                             module=__name__)
 MemCacheType.__doc__ = "cl_device_mem_cache_type."
-MemObjectType = enum.IntEnum("MemObjectType", _prefixed("CL_MEM_OBJECT_"), module=__name__)
+MemObjectType = enum.IntEnum("MemObjectType", _prefixed("CL_MEM_OBJECT_", exclude=(
+    "CL_MEM_OBJECT_ALLOCATION_FAILURE",)), module=__name__)   # -4 is an error code, not a type
 MemObjectType.__doc__ = "cl_mem_object_type (CL_MEM_OBJECT_*)."
 BuildStatus = enum.IntEnum("BuildStatus", _members("CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
                                                     "CL_BUILD_IN_PROGRESS"), module=__name__)

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import ctypes
-import threading
-from typing import Any, Dict, Iterable, Sequence, Tuple
+from typing import Any, Iterable, Sequence, Tuple
 
-from . import checked, raw
+from . import _pins, checked, raw
 from ._handle import Handle, handle_array
-from .errors import FunctionUnavailableError
 
 
 class Event(Handle):
@@ -66,45 +64,14 @@ def wait_list(wait_for: Sequence[Event]) -> Tuple[int, Any]:
     return handle_array(wait_for, Event, "wait_for")
 
 
-# --------------------------------------------------------------------------- #
-# Host objects used by non-blocking commands stay alive until the command
-# completes: a completion callback drops the pin, so nothing blocks in a
-# destructor and a dropped Event never frees memory the driver still uses.
-# --------------------------------------------------------------------------- #
-
-_pins: Dict[int, Any] = {}
-_pins_lock = threading.Lock()
-_next_key = [1]
-
-
-def _unpin(event, status, key) -> None:
-    with _pins_lock:
-        _pins.pop(key, None)
-
-
-_unpin_callback = raw.clSetEventCallback_pfn_notify(_unpin)
-
-
 def pin_until_complete(event: Event, *objects: Any) -> None:
-    """Keep ``objects`` alive until ``event`` reaches CL_COMPLETE (or fails).
-
-    Uses clSetEventCallback (OpenCL 1.1); where that is unavailable the objects are
-    kept until the process ends rather than risk freeing memory in use.
-    """
-    with _pins_lock:
-        key = _next_key[0]
-        _next_key[0] += 1
-        _pins[key] = objects
-    try:
-        raw.function("clSetEventCallback")(event.handle, raw.CL_COMPLETE, _unpin_callback, key)
-    except FunctionUnavailableError:
-        pass  # an OpenCL 1.0 driver: the pin stays for the process lifetime, which is safe
+    """Keep ``objects`` (host memory of a non-blocking command) alive until ``event`` completes."""
+    _pins.until_complete(event.handle, *objects)
 
 
 def pinned_count() -> int:
-    """How many commands currently pin host objects (for tests and diagnostics)."""
-    with _pins_lock:
-        return len(_pins)
+    """How many host-object pins are held (for tests and diagnostics)."""
+    return _pins.count()
 
 
 __all__ = ["Event", "wait_for_events", "pin_until_complete", "pinned_count"]

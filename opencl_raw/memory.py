@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Optional
 
-from . import _host, checked, raw
+from . import _host, _pins, checked, raw
 from ._handle import Handle
 
 
@@ -16,7 +16,7 @@ class MemObject(Handle):
     ``.size`` (bytes), ``.flags``, ``.type``, ``.context``.
     """
 
-    __slots__ = ("_size", "_host")
+    __slots__ = ("_size",)
     _ctype = raw.cl_mem
     _retain_name, _release_name = "clRetainMemObject", "clReleaseMemObject"
     _info_group, _info_function = "MemObject", "clGetMemObjectInfo"
@@ -31,7 +31,6 @@ class MemObject(Handle):
             cls = Buffer if kind.value == raw.CL_MEM_OBJECT_BUFFER else MemObject
         self = super(MemObject, cls).from_handle(handle, retain)
         self._size = None
-        self._host = None
         return self
 
     @property
@@ -69,7 +68,7 @@ def create_buffer(context, flags: int, size: Optional[int] = None, host_buffer: 
 
     ``size`` defaults to ``host_buffer``'s nbytes. ``host_buffer`` (any buffer-protocol
     object) needs CL_MEM_COPY_HOST_PTR (copied at creation) or CL_MEM_USE_HOST_PTR
-    (the buffer keeps it alive and uses its memory; it must be writable and
+    (kept alive until the cl_mem is destroyed, which uses its memory; it must be writable and
     C-contiguous). Raises ValueError when size exceeds the host object, when
     host_buffer and the flags disagree, or for a negative size; TypeError for a
     bad type; CLError from the driver (InvalidBufferSize, InvalidValue,
@@ -102,7 +101,8 @@ def create_buffer(context, flags: int, size: Optional[int] = None, host_buffer: 
     buffer = into if into is not None else Buffer.__new__(Buffer)
     buffer._adopt(handle, retain=False)
     buffer._size = size
-    buffer._host = keep if flags & raw.CL_MEM_USE_HOST_PTR else None
+    if flags & raw.CL_MEM_USE_HOST_PTR:
+        _pins.until_destroyed(handle, keep)  # the cl_mem, not this wrapper, decides how long
     return buffer
 
 

@@ -143,3 +143,57 @@ def raw_platform(raw_platform_and_device) -> raw.cl_platform_id:
 def raw_device(raw_platform_and_device) -> raw.cl_device_id:
     """The selected device, a raw ``cl_device_id`` of :func:`raw_platform`."""
     return raw_platform_and_device[1]
+
+
+# ---------------------------------------------------------------------------
+# Handle-layer fixtures (the top level of opencl_raw), same selection rule as above:
+# OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE substrings, else the PoCL platform.
+# ---------------------------------------------------------------------------
+
+def select_handle_device():
+    """The selected device as an ``opencl_raw.Device``, enumerated with the handle layer."""
+    import opencl_raw
+
+    try:
+        platforms = opencl_raw.get_platform_ids()
+    except (LibraryNotFoundError, FunctionUnavailableError) as exc:
+        pytest.skip(f"no OpenCL library: {exc}")
+    want_platform = os.environ.get("OPENCL_RAW_PLATFORM", "").lower()
+    want_device = os.environ.get("OPENCL_RAW_DEVICE", "").lower()
+    if not want_platform and not want_device:
+        want_platform = POCL_PLATFORM_NAME.lower()
+    seen = []
+    for platform in platforms:
+        for dev in platform.get_device_ids():
+            seen.append(f"{platform.name!r}/{dev.name!r}")
+            if want_platform in platform.name.lower() and want_device in dev.name.lower():
+                return dev
+    pytest.skip(f"no OpenCL device matches platform~{want_platform!r} device~{want_device!r}; "
+                f"available: {', '.join(seen) or 'none'}")
+
+
+@pytest.fixture(scope="session")
+def device():
+    """The selected device, an ``opencl_raw.Device`` (the same device as :func:`raw_device`)."""
+    return select_handle_device()
+
+
+@pytest.fixture
+def context(device):
+    """A fresh ``opencl_raw.Context`` on :func:`device`, released after the test."""
+    import opencl_raw
+
+    ctx = opencl_raw.create_context([device])
+    yield ctx
+    ctx.release()
+
+
+@pytest.fixture
+def queue(context, device):
+    """A profiling ``opencl_raw.CommandQueue`` on :func:`context`, finished and released after the test."""
+    q = context.create_command_queue_with_properties(
+        device, {raw.CL_QUEUE_PROPERTIES: raw.CL_QUEUE_PROFILING_ENABLE})
+    yield q
+    if not q.released:
+        q.finish()
+        q.release()
