@@ -101,14 +101,7 @@ class CommandQueue(Handle):
         """
         keep, address, nbytes = _host.source(host, "host")
         _host.check_range(offset, nbytes, _size_of(buffer, "buffer"), "enqueue_write_buffer")
-        n, events = wait_list(wait_for)
-        event = raw.cl_event()
-        checked.clEnqueueWriteBuffer(self.handle, buffer.handle, bool(blocking), offset, nbytes, address,
-                                     n, events, ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
-        if not blocking:
-            pin_until_complete(result, keep)
-        return result
+        return self._transfer(checked.clEnqueueWriteBuffer, buffer, blocking, offset, keep, address, nbytes, wait_for)
 
     def enqueue_read_buffer(self, buffer: Buffer, host: Any = None, blocking: bool = True, offset: int = 0,
                             wait_for: Sequence[Event] = ()):
@@ -134,10 +127,14 @@ class CommandQueue(Handle):
             return out
         keep, address, nbytes = _host.destination(host, "host")
         _host.check_range(offset, nbytes, size, "enqueue_read_buffer")
+        return self._transfer(checked.clEnqueueReadBuffer, buffer, blocking, offset, keep, address, nbytes, wait_for)
+
+    def _transfer(self, c_function, buffer, blocking, offset, keep, address, nbytes, wait_for) -> Event:
+        # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature; a non-blocking
+        # command pins its host object until it completes.
         n, events = wait_list(wait_for)
         event = raw.cl_event()
-        checked.clEnqueueReadBuffer(self.handle, buffer.handle, bool(blocking), offset, nbytes, address,
-                                    n, events, ctypes.byref(event))
+        c_function(self.handle, buffer.handle, bool(blocking), offset, nbytes, address, n, events, ctypes.byref(event))
         result = Event.from_handle(event, retain=False)
         if not blocking:
             pin_until_complete(result, keep)
