@@ -11,11 +11,9 @@ import sys
 import warnings
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
 
-from . import checked, raw
+from . import _info, checked, raw
+from ._info import CLASS_BY_HANDLE_TYPE, pairs_from_array
 from .errors import OpenCLRawWarning, ReleasedHandleError
-
-# cl_* handle type name -> handle class; filled by the classes as they are defined.
-CLASS_BY_HANDLE_TYPE: Dict[str, Type["Handle"]] = {}
 
 Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
 
@@ -44,6 +42,7 @@ class Handle:
         if cls._ctype is not None and cls.__dict__.get("_ctype") is not None:
             CLASS_BY_HANDLE_TYPE.setdefault(cls._ctype.__name__, cls)
         _name_c_functions(cls)
+        _add_info_attributes(cls)
 
     def _adopt(self, handle, retain: bool, owned: bool = True) -> None:
         if not isinstance(handle, self._ctype):
@@ -129,29 +128,7 @@ class Handle:
         param), ValueError if the returned size disagrees with the param's type,
         ReleasedHandleError after release().
         """
-        from . import _info
         return _info.query(self._info_group, getattr(checked, self._info_function), (self.handle,), param)
-
-    @classmethod
-    def _attributes(cls) -> Dict[str, str]:
-        names = cls.__dict__.get("_attribute_map")
-        if names is None:
-            from . import _info
-            names = _info.attribute_names(cls._attr_prefixes, cls._attr_groups or (cls._info_group,))
-            cls._attribute_map = names
-        return names
-
-    def __getattr__(self, name: str):
-        if name.startswith("_") or self._info_group is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        param = type(self)._attributes().get(name)
-        if param is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return self.get_info(param)
-
-    def __dir__(self):
-        extra = type(self)._attributes() if self._info_group else {}
-        return sorted(set(super().__dir__()) | set(extra))
 
     def __eq__(self, other) -> bool:
         return type(other) is type(self) and other._value == self._value
@@ -188,6 +165,23 @@ def _name_c_functions(cls) -> None:
         cls.release = release
 
 
+def _add_info_attributes(cls) -> None:
+    """Give ``cls`` one read-only attribute per info param of its groups (``device.max_compute_units``).
+
+    The name is the param without ``CL_`` and the class's group prefix, in lower case;
+    where two groups meet, the first (more specific) one wins. Names the class already
+    defines (methods, properties) are left alone.
+    """
+    if "_info_group" not in cls.__dict__ and "_attr_groups" not in cls.__dict__:
+        return
+    groups = cls._attr_groups or (cls._info_group,)
+    for name, param in _info.attribute_names(cls._attr_prefixes, groups).items():
+        if any(name in klass.__dict__ for klass in cls.__mro__):
+            continue
+        group = next(g for g in groups if param in _info.INFO[g])
+        setattr(cls, name, _info.InfoAttribute(group, param))
+
+
 def wrap(cls_name: str, handle, retain: bool = True):
     """Wrap a raw handle in the class registered for its ``cl_*`` type name (None for NULL)."""
     value = handle.value if isinstance(handle, ctypes.c_void_p) else handle
@@ -220,16 +214,6 @@ def properties_array(properties: Properties, ctype) -> Optional[ctypes.Array]:
         flat += [name, value]
     flat.append(0)
     return (ctype * len(flat))(*flat)
-
-
-def pairs_from_array(values: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
-    """(name, value) pairs from a zero-terminated property list (as returned by get_info)."""
-    out = []
-    for i in range(0, len(values) - 1, 2):
-        if values[i] == 0:
-            break
-        out.append((int(values[i]), int(values[i + 1])))
-    return tuple(out)
 
 
 def handle_array(objects: Iterable, cls: Type[Handle], what: str):

@@ -1,27 +1,39 @@
-"""The one table of info params -> Python types, and the one info decoder.
+"""The one info decoder: typed values for every clGet*Info query.
 
-``INFO[group][param] = kind``. Groups are named after the C query functions
-(``'Platform'`` for clGetPlatformInfo, ``'ProgramBuild'`` for
-clGetProgramBuildInfo, ...). A kind says how to decode the bytes the driver
-returns; the rows are facts from the OpenCL 3.0 specification's info tables.
-A param the table does not know is still queried and returned as ``bytes``.
+The table of params and their C types is :mod:`opencl_raw._info_table`; this
+module turns a C type into a decoder (a "kind") and runs the query with the C
+idiom: ask the size first, then the value. A param the table does not know is
+still queried and returned as ``bytes``.
 """
 from __future__ import annotations
 
 import ctypes
 import enum
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import raw
-from ._handle import CLASS_BY_HANDLE_TYPE, pairs_from_array
+from ._info_table import FUNCTION_OF_GROUP, INFO
+
+# cl_* handle type name -> handle class; the handle classes register themselves.
+CLASS_BY_HANDLE_TYPE: Dict[str, Any] = {}
+
+
+def pairs_from_array(values: Sequence[int]) -> Tuple[Tuple[int, int], ...]:
+    """(name, value) pairs from a zero-terminated property list (as returned by get_info)."""
+    out = []
+    for i in range(0, len(values) - 1, 2):
+        if values[i] == 0:
+            break
+        out.append((int(values[i]), int(values[i + 1])))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- #
 # Flag and enum types for typed values
 # --------------------------------------------------------------------------- #
 
-def _members(*names: str) -> Dict[str, int]:
-    return {name[3:]: getattr(raw, name) for name in names}
+def _members(strip: str, *names: str) -> Dict[str, int]:
+    return {name[len(strip):]: getattr(raw, name) for name in names}
 
 
 def _prefixed(prefix: str, exclude: Sequence[str] = ()) -> Dict[str, int]:
@@ -30,7 +42,7 @@ def _prefixed(prefix: str, exclude: Sequence[str] = ()) -> Dict[str, int]:
             and raw.CONSTANT_HEADERS.get(name) == "cl.h"}
 
 
-DeviceType = enum.IntFlag("DeviceType", _members(
+DeviceType = enum.IntFlag("DeviceType", _members("CL_DEVICE_TYPE_", 
     "CL_DEVICE_TYPE_DEFAULT", "CL_DEVICE_TYPE_CPU", "CL_DEVICE_TYPE_GPU", "CL_DEVICE_TYPE_ACCELERATOR",
     "CL_DEVICE_TYPE_CUSTOM"), module=__name__)
 DeviceType.__doc__ = "cl_device_type bits (CL_DEVICE_TYPE_*)."
@@ -38,11 +50,11 @@ FPConfig = enum.IntFlag("FPConfig", _prefixed("CL_FP_"), module=__name__)
 FPConfig.__doc__ = "cl_device_fp_config bits (CL_FP_*)."
 ExecCapabilities = enum.IntFlag("ExecCapabilities", _prefixed("CL_EXEC_"), module=__name__)
 ExecCapabilities.__doc__ = "cl_device_exec_capabilities bits (CL_EXEC_*)."
-CommandQueueProperties = enum.IntFlag("CommandQueueProperties", _members(
+CommandQueueProperties = enum.IntFlag("CommandQueueProperties", _members("CL_QUEUE_", 
     "CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE", "CL_QUEUE_PROFILING_ENABLE", "CL_QUEUE_ON_DEVICE",
     "CL_QUEUE_ON_DEVICE_DEFAULT"), module=__name__)
 CommandQueueProperties.__doc__ = "cl_command_queue_properties bits."
-MemFlags = enum.IntFlag("MemFlags", _members(
+MemFlags = enum.IntFlag("MemFlags", _members("CL_MEM_", 
     "CL_MEM_READ_WRITE", "CL_MEM_WRITE_ONLY", "CL_MEM_READ_ONLY", "CL_MEM_USE_HOST_PTR",
     "CL_MEM_ALLOC_HOST_PTR", "CL_MEM_COPY_HOST_PTR", "CL_MEM_HOST_WRITE_ONLY", "CL_MEM_HOST_READ_ONLY",
     "CL_MEM_HOST_NO_ACCESS", "CL_MEM_SVM_FINE_GRAIN_BUFFER", "CL_MEM_SVM_ATOMICS",
@@ -53,23 +65,23 @@ SVMCapabilities = enum.IntFlag("SVMCapabilities", _prefixed("CL_DEVICE_SVM_", ex
 SVMCapabilities.__doc__ = "cl_device_svm_capabilities bits."
 AffinityDomain = enum.IntFlag("AffinityDomain", _prefixed("CL_DEVICE_AFFINITY_DOMAIN_"), module=__name__)
 AffinityDomain.__doc__ = "cl_device_affinity_domain bits."
-AtomicCapabilities = enum.IntFlag("AtomicCapabilities", _members(
+AtomicCapabilities = enum.IntFlag("AtomicCapabilities", _members("CL_DEVICE_", 
     "CL_DEVICE_ATOMIC_ORDER_RELAXED", "CL_DEVICE_ATOMIC_ORDER_ACQ_REL", "CL_DEVICE_ATOMIC_ORDER_SEQ_CST",
     "CL_DEVICE_ATOMIC_SCOPE_WORK_ITEM", "CL_DEVICE_ATOMIC_SCOPE_WORK_GROUP", "CL_DEVICE_ATOMIC_SCOPE_DEVICE",
     "CL_DEVICE_ATOMIC_SCOPE_ALL_DEVICES"), module=__name__)
 AtomicCapabilities.__doc__ = "cl_device_atomic_capabilities bits."
-EnqueueCapabilities = enum.IntFlag("EnqueueCapabilities", _members("CL_DEVICE_QUEUE_SUPPORTED",
+EnqueueCapabilities = enum.IntFlag("EnqueueCapabilities", _members("CL_DEVICE_", "CL_DEVICE_QUEUE_SUPPORTED",
                                    "CL_DEVICE_QUEUE_REPLACEABLE_DEFAULT"), module=__name__)
 EnqueueCapabilities.__doc__ = "cl_device_device_enqueue_capabilities bits."
-LocalMemType = enum.IntEnum("LocalMemType", _members("CL_NONE", "CL_LOCAL", "CL_GLOBAL"), module=__name__)
+LocalMemType = enum.IntEnum("LocalMemType", _members("CL_", "CL_NONE", "CL_LOCAL", "CL_GLOBAL"), module=__name__)
 LocalMemType.__doc__ = "cl_device_local_mem_type."
-MemCacheType = enum.IntEnum("MemCacheType", _members("CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
+MemCacheType = enum.IntEnum("MemCacheType", _members("CL_", "CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
                             module=__name__)
 MemCacheType.__doc__ = "cl_device_mem_cache_type."
 MemObjectType = enum.IntEnum("MemObjectType", _prefixed("CL_MEM_OBJECT_", exclude=(
     "CL_MEM_OBJECT_ALLOCATION_FAILURE",)), module=__name__)   # -4 is an error code, not a type
 MemObjectType.__doc__ = "cl_mem_object_type (CL_MEM_OBJECT_*)."
-BuildStatus = enum.IntEnum("BuildStatus", _members("CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
+BuildStatus = enum.IntEnum("BuildStatus", _members("CL_BUILD_", "CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
                                                     "CL_BUILD_IN_PROGRESS"), module=__name__)
 BuildStatus.__doc__ = "cl_build_status."
 ProgramBinaryType = enum.IntEnum("ProgramBinaryType", _prefixed("CL_PROGRAM_BINARY_TYPE_"), module=__name__)
@@ -77,13 +89,31 @@ ProgramBinaryType.__doc__ = "cl_program_binary_type."
 CommandType = enum.IntEnum("CommandType", _prefixed("CL_COMMAND_", exclude=(
     "CL_COMMAND_QUEUE_PROPERTIES",)), module=__name__)
 CommandType.__doc__ = "cl_command_type (CL_COMMAND_*)."
-CommandExecutionStatus = enum.IntEnum("CommandExecutionStatus", _members(
+CommandExecutionStatus = enum.IntEnum("CommandExecutionStatus", _members("CL_", 
     "CL_COMPLETE", "CL_RUNNING", "CL_SUBMITTED", "CL_QUEUED"), module=__name__)
 CommandExecutionStatus.__doc__ = "Execution status of a command (CL_QUEUED ... CL_COMPLETE; negative: an error code)."
 ChannelOrder = enum.IntEnum("ChannelOrder", {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
                             0x10B0 <= v <= 0x10C3 and raw.CONSTANT_HEADERS.get(n) == "cl.h"
                             and n not in ("CL_INVALID_IMAGE_FORMAT_DESCRIPTOR",)}, module=__name__)
 ChannelOrder.__doc__ = "cl_channel_order."
+
+ChannelType = enum.IntEnum("ChannelType", {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
+                           0x10D0 <= v <= 0x10E0 and raw.CONSTANT_HEADERS.get(n) == "cl.h"}, module=__name__)
+ChannelType.__doc__ = "cl_channel_type."
+AddressingMode = enum.IntEnum("AddressingMode", _prefixed("CL_ADDRESS_"), module=__name__)
+AddressingMode.__doc__ = "cl_addressing_mode (CL_ADDRESS_*)."
+FilterMode = enum.IntEnum("FilterMode", _prefixed("CL_FILTER_"), module=__name__)
+FilterMode.__doc__ = "cl_filter_mode (CL_FILTER_*)."
+KernelArgAddressQualifier = enum.IntEnum("KernelArgAddressQualifier", _prefixed(
+    "CL_KERNEL_ARG_ADDRESS_", exclude=("CL_KERNEL_ARG_ADDRESS_QUALIFIER",)), module=__name__)
+KernelArgAddressQualifier.__doc__ = "cl_kernel_arg_address_qualifier."
+KernelArgAccessQualifier = enum.IntEnum("KernelArgAccessQualifier", _prefixed(
+    "CL_KERNEL_ARG_ACCESS_", exclude=("CL_KERNEL_ARG_ACCESS_QUALIFIER",)), module=__name__)
+KernelArgAccessQualifier.__doc__ = "cl_kernel_arg_access_qualifier."
+KernelArgTypeQualifier = enum.IntFlag("KernelArgTypeQualifier", _prefixed(
+    "CL_KERNEL_ARG_TYPE_", exclude=("CL_KERNEL_ARG_TYPE_NAME", "CL_KERNEL_ARG_TYPE_QUALIFIER",
+                                    "CL_KERNEL_ARG_TYPE_NONE")), module=__name__)
+KernelArgTypeQualifier.__doc__ = "cl_kernel_arg_type_qualifier bits."
 
 
 def _enum_value(cls: Callable[[int], Any]) -> Callable[[int], Any]:
@@ -204,174 +234,93 @@ class Binaries(Kind):
 
 STR = String()
 BYTES = Kind()
-UINT = Scalar(raw.cl_uint)
-INT = Scalar(raw.cl_int)
-ULONG = Scalar(raw.cl_ulong)
-SIZE = Scalar(ctypes.c_size_t, c_type="size_t")
-BOOL = Scalar(raw.cl_bool, bool, c_type="cl_bool")
-PTR = Scalar(ctypes.c_void_p, lambda v: v or 0, c_type="void *")
-VERSION = Scalar(raw.cl_version, c_type="cl_version")
-SIZES = Array(ctypes.c_size_t, c_type="size_t")
 NAME_VERSIONS = NameVersion()
 
-
-def flags(ctype, cls):
-    return Scalar(ctype, cls, c_type=ctype.__name__)
-
-
-def enum_of(ctype, cls):
-    return Scalar(ctype, _enum_value(cls), c_type=ctype.__name__)
-
-
-# --------------------------------------------------------------------------- #
-# The table
-# --------------------------------------------------------------------------- #
-
-INFO: Dict[str, Dict[str, Kind]] = {
-    "Platform": {
-        "CL_PLATFORM_PROFILE": STR, "CL_PLATFORM_VERSION": STR, "CL_PLATFORM_NAME": STR,
-        "CL_PLATFORM_VENDOR": STR, "CL_PLATFORM_EXTENSIONS": STR,
-        "CL_PLATFORM_HOST_TIMER_RESOLUTION": ULONG,
-        "CL_PLATFORM_NUMERIC_VERSION": VERSION, "CL_PLATFORM_EXTENSIONS_WITH_VERSION": NAME_VERSIONS,
-        "CL_PLATFORM_ICD_SUFFIX_KHR": STR,
-    },
-    "Device": {
-        "CL_DEVICE_TYPE": flags(raw.cl_device_type, DeviceType),
-        "CL_DEVICE_VENDOR_ID": UINT, "CL_DEVICE_MAX_COMPUTE_UNITS": UINT,
-        "CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS": UINT, "CL_DEVICE_MAX_WORK_GROUP_SIZE": SIZE,
-        "CL_DEVICE_MAX_WORK_ITEM_SIZES": SIZES,
-        "CL_DEVICE_PREFERRED_VECTOR_WIDTH_CHAR": UINT, "CL_DEVICE_PREFERRED_VECTOR_WIDTH_SHORT": UINT,
-        "CL_DEVICE_PREFERRED_VECTOR_WIDTH_INT": UINT, "CL_DEVICE_PREFERRED_VECTOR_WIDTH_LONG": UINT,
-        "CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT": UINT, "CL_DEVICE_PREFERRED_VECTOR_WIDTH_DOUBLE": UINT,
-        "CL_DEVICE_PREFERRED_VECTOR_WIDTH_HALF": UINT,
-        "CL_DEVICE_NATIVE_VECTOR_WIDTH_CHAR": UINT, "CL_DEVICE_NATIVE_VECTOR_WIDTH_SHORT": UINT,
-        "CL_DEVICE_NATIVE_VECTOR_WIDTH_INT": UINT, "CL_DEVICE_NATIVE_VECTOR_WIDTH_LONG": UINT,
-        "CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT": UINT, "CL_DEVICE_NATIVE_VECTOR_WIDTH_DOUBLE": UINT,
-        "CL_DEVICE_NATIVE_VECTOR_WIDTH_HALF": UINT,
-        "CL_DEVICE_MAX_CLOCK_FREQUENCY": UINT, "CL_DEVICE_ADDRESS_BITS": UINT,
-        "CL_DEVICE_MAX_MEM_ALLOC_SIZE": ULONG, "CL_DEVICE_IMAGE_SUPPORT": BOOL,
-        "CL_DEVICE_MAX_READ_IMAGE_ARGS": UINT, "CL_DEVICE_MAX_WRITE_IMAGE_ARGS": UINT,
-        "CL_DEVICE_MAX_READ_WRITE_IMAGE_ARGS": UINT, "CL_DEVICE_IL_VERSION": STR,
-        "CL_DEVICE_ILS_WITH_VERSION": NAME_VERSIONS,
-        "CL_DEVICE_IMAGE2D_MAX_WIDTH": SIZE, "CL_DEVICE_IMAGE2D_MAX_HEIGHT": SIZE,
-        "CL_DEVICE_IMAGE3D_MAX_WIDTH": SIZE, "CL_DEVICE_IMAGE3D_MAX_HEIGHT": SIZE,
-        "CL_DEVICE_IMAGE3D_MAX_DEPTH": SIZE, "CL_DEVICE_IMAGE_MAX_BUFFER_SIZE": SIZE,
-        "CL_DEVICE_IMAGE_MAX_ARRAY_SIZE": SIZE, "CL_DEVICE_MAX_SAMPLERS": UINT,
-        "CL_DEVICE_IMAGE_PITCH_ALIGNMENT": UINT, "CL_DEVICE_IMAGE_BASE_ADDRESS_ALIGNMENT": UINT,
-        "CL_DEVICE_MAX_PIPE_ARGS": UINT, "CL_DEVICE_PIPE_MAX_ACTIVE_RESERVATIONS": UINT,
-        "CL_DEVICE_PIPE_MAX_PACKET_SIZE": UINT, "CL_DEVICE_MAX_PARAMETER_SIZE": SIZE,
-        "CL_DEVICE_MEM_BASE_ADDR_ALIGN": UINT, "CL_DEVICE_MIN_DATA_TYPE_ALIGN_SIZE": UINT,
-        "CL_DEVICE_SINGLE_FP_CONFIG": flags(raw.cl_device_fp_config, FPConfig),
-        "CL_DEVICE_DOUBLE_FP_CONFIG": flags(raw.cl_device_fp_config, FPConfig),
-        "CL_DEVICE_HALF_FP_CONFIG": flags(raw.cl_device_fp_config, FPConfig),
-        "CL_DEVICE_GLOBAL_MEM_CACHE_TYPE": enum_of(raw.cl_device_mem_cache_type, MemCacheType),
-        "CL_DEVICE_GLOBAL_MEM_CACHELINE_SIZE": UINT, "CL_DEVICE_GLOBAL_MEM_CACHE_SIZE": ULONG,
-        "CL_DEVICE_GLOBAL_MEM_SIZE": ULONG, "CL_DEVICE_MAX_CONSTANT_BUFFER_SIZE": ULONG,
-        "CL_DEVICE_MAX_CONSTANT_ARGS": UINT, "CL_DEVICE_MAX_GLOBAL_VARIABLE_SIZE": SIZE,
-        "CL_DEVICE_GLOBAL_VARIABLE_PREFERRED_TOTAL_SIZE": SIZE,
-        "CL_DEVICE_LOCAL_MEM_TYPE": enum_of(raw.cl_device_local_mem_type, LocalMemType),
-        "CL_DEVICE_LOCAL_MEM_SIZE": ULONG, "CL_DEVICE_ERROR_CORRECTION_SUPPORT": BOOL,
-        "CL_DEVICE_HOST_UNIFIED_MEMORY": BOOL,
-        "CL_DEVICE_PROFILING_TIMER_RESOLUTION": SIZE, "CL_DEVICE_ENDIAN_LITTLE": BOOL,
-        "CL_DEVICE_AVAILABLE": BOOL, "CL_DEVICE_COMPILER_AVAILABLE": BOOL,
-        "CL_DEVICE_LINKER_AVAILABLE": BOOL,
-        "CL_DEVICE_EXECUTION_CAPABILITIES": flags(raw.cl_device_exec_capabilities, ExecCapabilities),
-        "CL_DEVICE_QUEUE_PROPERTIES": flags(raw.cl_command_queue_properties, CommandQueueProperties),
-        "CL_DEVICE_QUEUE_ON_HOST_PROPERTIES": flags(raw.cl_command_queue_properties, CommandQueueProperties),
-        "CL_DEVICE_QUEUE_ON_DEVICE_PROPERTIES": flags(raw.cl_command_queue_properties, CommandQueueProperties),
-        "CL_DEVICE_QUEUE_ON_DEVICE_PREFERRED_SIZE": UINT, "CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE": UINT,
-        "CL_DEVICE_MAX_ON_DEVICE_QUEUES": UINT, "CL_DEVICE_MAX_ON_DEVICE_EVENTS": UINT,
-        "CL_DEVICE_BUILT_IN_KERNELS": STR,
-        "CL_DEVICE_BUILT_IN_KERNELS_WITH_VERSION": NAME_VERSIONS,
-        "CL_DEVICE_PLATFORM": Handle("cl_platform_id"),
-        "CL_DEVICE_NAME": STR, "CL_DEVICE_VENDOR": STR, "CL_DRIVER_VERSION": STR,
-        "CL_DEVICE_PROFILE": STR, "CL_DEVICE_VERSION": STR, "CL_DEVICE_NUMERIC_VERSION": VERSION,
-        "CL_DEVICE_OPENCL_C_VERSION": STR, "CL_DEVICE_OPENCL_C_ALL_VERSIONS": NAME_VERSIONS,
-        "CL_DEVICE_OPENCL_C_FEATURES": NAME_VERSIONS,
-        "CL_DEVICE_EXTENSIONS": STR, "CL_DEVICE_EXTENSIONS_WITH_VERSION": NAME_VERSIONS,
-        "CL_DEVICE_PRINTF_BUFFER_SIZE": SIZE, "CL_DEVICE_PREFERRED_INTEROP_USER_SYNC": BOOL,
-        "CL_DEVICE_PARENT_DEVICE": Handle("cl_device_id"),
-        "CL_DEVICE_PARTITION_MAX_SUB_DEVICES": UINT,
-        "CL_DEVICE_PARTITION_PROPERTIES": Array(raw.cl_device_partition_property),
-        "CL_DEVICE_PARTITION_AFFINITY_DOMAIN": flags(raw.cl_device_affinity_domain, AffinityDomain),
-        "CL_DEVICE_PARTITION_TYPE": Properties(raw.cl_device_partition_property),
-        "CL_DEVICE_REFERENCE_COUNT": UINT,
-        "CL_DEVICE_SVM_CAPABILITIES": flags(raw.cl_device_svm_capabilities, SVMCapabilities),
-        "CL_DEVICE_PREFERRED_PLATFORM_ATOMIC_ALIGNMENT": UINT,
-        "CL_DEVICE_PREFERRED_GLOBAL_ATOMIC_ALIGNMENT": UINT,
-        "CL_DEVICE_PREFERRED_LOCAL_ATOMIC_ALIGNMENT": UINT,
-        "CL_DEVICE_MAX_NUM_SUB_GROUPS": UINT, "CL_DEVICE_SUB_GROUP_INDEPENDENT_FORWARD_PROGRESS": BOOL,
-        "CL_DEVICE_ATOMIC_MEMORY_CAPABILITIES": flags(raw.cl_device_atomic_capabilities, AtomicCapabilities),
-        "CL_DEVICE_ATOMIC_FENCE_CAPABILITIES": flags(raw.cl_device_atomic_capabilities, AtomicCapabilities),
-        "CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT": BOOL,
-        "CL_DEVICE_WORK_GROUP_COLLECTIVE_FUNCTIONS_SUPPORT": BOOL,
-        "CL_DEVICE_GENERIC_ADDRESS_SPACE_SUPPORT": BOOL,
-        "CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES": flags(raw.cl_device_device_enqueue_capabilities,
-                                                       EnqueueCapabilities),
-        "CL_DEVICE_PIPE_SUPPORT": BOOL,
-        "CL_DEVICE_PREFERRED_WORK_GROUP_SIZE_MULTIPLE": SIZE,
-        "CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED": STR,
-    },
-    "Context": {
-        "CL_CONTEXT_REFERENCE_COUNT": UINT, "CL_CONTEXT_NUM_DEVICES": UINT,
-        "CL_CONTEXT_DEVICES": HandleArray("cl_device_id"),
-        "CL_CONTEXT_PROPERTIES": Properties(raw.cl_context_properties),
-    },
-    "CommandQueue": {
-        "CL_QUEUE_CONTEXT": Handle("cl_context"), "CL_QUEUE_DEVICE": Handle("cl_device_id"),
-        "CL_QUEUE_REFERENCE_COUNT": UINT,
-        "CL_QUEUE_PROPERTIES": flags(raw.cl_command_queue_properties, CommandQueueProperties),
-        "CL_QUEUE_PROPERTIES_ARRAY": Properties(raw.cl_queue_properties),
-        "CL_QUEUE_SIZE": UINT, "CL_QUEUE_DEVICE_DEFAULT": Handle("cl_command_queue"),
-    },
-    "MemObject": {
-        "CL_MEM_TYPE": enum_of(raw.cl_mem_object_type, MemObjectType),
-        "CL_MEM_FLAGS": flags(raw.cl_mem_flags, MemFlags), "CL_MEM_SIZE": SIZE,
-        "CL_MEM_HOST_PTR": PTR, "CL_MEM_MAP_COUNT": UINT, "CL_MEM_REFERENCE_COUNT": UINT,
-        "CL_MEM_CONTEXT": Handle("cl_context"), "CL_MEM_ASSOCIATED_MEMOBJECT": Handle("cl_mem"),
-        "CL_MEM_OFFSET": SIZE, "CL_MEM_USES_SVM_POINTER": BOOL,
-        "CL_MEM_PROPERTIES": Properties(raw.cl_mem_properties),
-    },
-    "Program": {
-        "CL_PROGRAM_REFERENCE_COUNT": UINT, "CL_PROGRAM_CONTEXT": Handle("cl_context"),
-        "CL_PROGRAM_NUM_DEVICES": UINT, "CL_PROGRAM_DEVICES": HandleArray("cl_device_id"),
-        "CL_PROGRAM_SOURCE": STR, "CL_PROGRAM_IL": BYTES, "CL_PROGRAM_BINARY_SIZES": SIZES,
-        "CL_PROGRAM_BINARIES": Binaries(), "CL_PROGRAM_NUM_KERNELS": SIZE,
-        "CL_PROGRAM_KERNEL_NAMES": STR, "CL_PROGRAM_SCOPE_GLOBAL_CTORS_PRESENT": BOOL,
-        "CL_PROGRAM_SCOPE_GLOBAL_DTORS_PRESENT": BOOL,
-    },
-    "ProgramBuild": {
-        "CL_PROGRAM_BUILD_STATUS": enum_of(raw.cl_build_status, BuildStatus),
-        "CL_PROGRAM_BUILD_OPTIONS": STR, "CL_PROGRAM_BUILD_LOG": STR,
-        "CL_PROGRAM_BINARY_TYPE": enum_of(raw.cl_program_binary_type, ProgramBinaryType),
-        "CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE": SIZE,
-    },
-    "Kernel": {
-        "CL_KERNEL_FUNCTION_NAME": STR, "CL_KERNEL_NUM_ARGS": UINT, "CL_KERNEL_REFERENCE_COUNT": UINT,
-        "CL_KERNEL_CONTEXT": Handle("cl_context"), "CL_KERNEL_PROGRAM": Handle("cl_program"),
-        "CL_KERNEL_ATTRIBUTES": STR,
-    },
-    "KernelWorkGroup": {
-        "CL_KERNEL_GLOBAL_WORK_SIZE": SIZES, "CL_KERNEL_WORK_GROUP_SIZE": SIZE,
-        "CL_KERNEL_COMPILE_WORK_GROUP_SIZE": SIZES, "CL_KERNEL_LOCAL_MEM_SIZE": ULONG,
-        "CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE": SIZE, "CL_KERNEL_PRIVATE_MEM_SIZE": ULONG,
-    },
-    "Event": {
-        "CL_EVENT_COMMAND_QUEUE": Handle("cl_command_queue"), "CL_EVENT_CONTEXT": Handle("cl_context"),
-        "CL_EVENT_COMMAND_TYPE": enum_of(raw.cl_command_type, CommandType),
-        "CL_EVENT_COMMAND_EXECUTION_STATUS": enum_of(raw.cl_int, CommandExecutionStatus),
-        "CL_EVENT_REFERENCE_COUNT": UINT,
-    },
-    "EventProfiling": {
-        "CL_PROFILING_COMMAND_QUEUED": ULONG, "CL_PROFILING_COMMAND_SUBMIT": ULONG,
-        "CL_PROFILING_COMMAND_START": ULONG, "CL_PROFILING_COMMAND_END": ULONG,
-        "CL_PROFILING_COMMAND_COMPLETE": ULONG,
-    },
+#: C types whose values become enum.IntFlag / enum.IntEnum members
+ENUM_OF_C_TYPE = {
+    "cl_device_type": DeviceType, "cl_device_fp_config": FPConfig,
+    "cl_device_exec_capabilities": ExecCapabilities, "cl_command_queue_properties": CommandQueueProperties,
+    "cl_mem_flags": MemFlags, "cl_device_svm_capabilities": SVMCapabilities,
+    "cl_device_affinity_domain": AffinityDomain, "cl_device_atomic_capabilities": AtomicCapabilities,
+    "cl_device_device_enqueue_capabilities": EnqueueCapabilities,
+    "cl_device_local_mem_type": LocalMemType, "cl_device_mem_cache_type": MemCacheType,
+    "cl_mem_object_type": MemObjectType, "cl_build_status": BuildStatus,
+    "cl_program_binary_type": ProgramBinaryType, "cl_command_type": CommandType,
+    "cl_channel_order": ChannelOrder, "cl_channel_type": ChannelType, "cl_addressing_mode": AddressingMode,
+    "cl_filter_mode": FilterMode, "cl_kernel_arg_address_qualifier": KernelArgAddressQualifier,
+    "cl_kernel_arg_access_qualifier": KernelArgAccessQualifier,
+    "cl_kernel_arg_type_qualifier": KernelArgTypeQualifier,
 }
+#: params whose plain C type (cl_int) carries an enumeration
+ENUM_OF_PARAM = {"CL_EVENT_COMMAND_EXECUTION_STATUS": CommandExecutionStatus}
+
+
+class Struct(Kind):
+    """One struct (e.g. cl_image_format): returned as a ctypes struct copy."""
+
+    def __init__(self, ctype):
+        self.ctype, self.size, self.c_type = ctype, ctypes.sizeof(ctype), ctype.__name__
+
+    def decode(self, buf, nbytes):
+        return self.ctype.from_buffer_copy(buf)
+
+
+def _ctype_of(name: str):
+    if name in ("size_t",):
+        return ctypes.c_size_t
+    if name == "void *":
+        return ctypes.c_void_p
+    if name in ("unsigned char", "char"):
+        return ctypes.c_ubyte
+    return getattr(raw, name)
+
+
+def kind_of(c_type: str, param: str = "") -> Kind:
+    """The decoder for a C type written as in :mod:`opencl_raw._info_table`.
+
+    Raises KeyError/AttributeError for a C type this binding does not know.
+    """
+    if c_type == "char[]":
+        return STR
+    if c_type == "unsigned char *[]":
+        return Binaries()
+    if c_type == "cl_name_version[]":
+        return NAME_VERSIONS
+    if c_type.endswith("[] properties"):
+        return Properties(_ctype_of(c_type[:-len("[] properties")]), c_type=c_type[:-len("[] properties")])
+    if c_type.endswith("]"):
+        element, _, count = c_type[:-1].partition("[")
+        if element in ("cl_uchar", "unsigned char"):
+            kind = Kind()
+            kind.c_type = c_type
+            if count:
+                kind.size = int(count)
+            return kind
+        if element in CLASS_BY_HANDLE_TYPE or isinstance(getattr(raw, element, None), type) and \
+                issubclass(getattr(raw, element), raw._Handle):
+            return HandleArray(element)
+        convert = ENUM_OF_C_TYPE.get(element)
+        return Array(_ctype_of(element), _enum_value(convert) if convert else None, c_type=element)
+    ctype = _ctype_of(c_type)
+    if isinstance(ctype, type) and issubclass(ctype, raw._Handle):
+        return Handle(c_type)
+    if isinstance(ctype, type) and issubclass(ctype, (ctypes.Structure, ctypes.Union)):
+        return Struct(ctype)
+    if c_type == "cl_bool":
+        return Scalar(ctype, bool, c_type=c_type)
+    if c_type == "void *":
+        return Scalar(ctype, lambda v: v or 0, c_type=c_type)
+    enum_cls = ENUM_OF_PARAM.get(param) or ENUM_OF_C_TYPE.get(c_type)
+    if enum_cls is not None:
+        convert = enum_cls if issubclass(enum_cls, enum.IntFlag) else _enum_value(enum_cls)
+        return Scalar(ctype, convert, c_type=c_type)
+    return Scalar(ctype, c_type=c_type)
+
 
 #: param value -> kind, per group
 _BY_VALUE: Dict[str, Dict[int, Kind]] = {
-    group: {getattr(raw, name): kind for name, kind in rows.items()} for group, rows in INFO.items()}
+    group: {getattr(raw, name): kind_of(c_type, name) for name, c_type in rows.items()}
+    for group, rows in INFO.items()}
 #: param value -> CL name, per group
 NAMES: Dict[str, Dict[int, str]] = {
     group: {getattr(raw, name): name for name in rows} for group, rows in INFO.items()}
@@ -421,6 +370,30 @@ def _program_binaries(function: Callable, args: tuple):
     return [b.raw[:n] for b, n in zip(buffers, sizes)]
 
 
+class InfoAttribute:
+    """A read-only attribute that queries one info param: ``device.max_compute_units``."""
+
+    __slots__ = ("param", "doc")
+
+    def __init__(self, group: str, param: str):
+        self.param = getattr(raw, param)
+        since = raw.CONSTANT_SINCE.get(param, "")
+        self.doc = (f"{param}: {INFO[group][param]} ({FUNCTION_OF_GROUP[group]}"
+                        f"{', ' + since if since else ''}). Raises CLError, ReleasedHandleError.")
+
+    @property
+    def __doc__(self):  # help() and IDEs read the docstring of the descriptor
+        return self.doc
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        return obj.get_info(self.param)
+
+    def __set__(self, obj, value):
+        raise AttributeError("info attributes are read-only")
+
+
 def attribute_names(group_prefixes: Sequence[str], groups: Sequence[str]) -> Dict[str, str]:
     """attribute name -> CL param name for the given groups (``device.max_compute_units``)."""
     names: Dict[str, str] = {}
@@ -435,7 +408,9 @@ def attribute_names(group_prefixes: Sequence[str], groups: Sequence[str]) -> Dic
     return names
 
 
-__all__ = ["INFO", "query", "param_value", "split_version", "attribute_names", "NameVersionTuple",
+__all__ = ["INFO", "InfoAttribute", "kind_of", "query", "pairs_from_array", "CLASS_BY_HANDLE_TYPE",
+           "ChannelType", "AddressingMode", "FilterMode", "KernelArgAddressQualifier",
+           "KernelArgAccessQualifier", "KernelArgTypeQualifier", "param_value", "split_version", "attribute_names", "NameVersionTuple",
            "DeviceType", "FPConfig", "ExecCapabilities", "CommandQueueProperties", "MemFlags",
            "SVMCapabilities", "AffinityDomain", "AtomicCapabilities", "EnqueueCapabilities",
            "LocalMemType", "MemCacheType", "MemObjectType", "BuildStatus", "ProgramBinaryType",

@@ -35,7 +35,7 @@ from ctypes import POINTER, byref, cast, pointer, sizeof  # noqa: F401  (re-expo
 from typing import Callable, List, Optional
 
 from ._generated import *  # noqa: F401,F403
-from ._generated import CALLBACK_TYPES, ERROR_CODES, FUNCTIONS, _Proto  # noqa: F401
+from ._generated import CALLBACK_TYPES, ERROR_CODES, FUNCTIONS, _Handle, _Proto  # noqa: F401
 from .errors import FunctionUnavailableError, LibraryNotFoundError
 
 INSTALL_HINT = (

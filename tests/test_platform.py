@@ -155,7 +155,7 @@ def test_device_info_matches_clinfo_raw(device):
         same(param, "CL_TRUE" if value else "CL_FALSE")
     same("CL_DEVICE_MAX_WORK_ITEM_SIZES", " ".join(map(str, device.max_work_item_sizes)))
     if "CL_DEVICE_TYPE" in printed:
-        assert _flag_names(device.type, "CL_") == set(printed["CL_DEVICE_TYPE"].split(" | "))
+        assert _flag_names(device.type, "CL_DEVICE_TYPE_") == set(printed["CL_DEVICE_TYPE"].split(" | "))
         checked_names.append("CL_DEVICE_TYPE")
     same("CL_DEVICE_LOCAL_MEM_TYPE", "CL_" + device.local_mem_type.name)
     same("CL_DEVICE_GLOBAL_MEM_CACHE_TYPE", "CL_" + device.global_mem_cache_type.name)
@@ -164,8 +164,8 @@ def test_device_info_matches_clinfo_raw(device):
     for param, prefix in (("CL_DEVICE_SINGLE_FP_CONFIG", "CL_FP_"),
                           ("CL_DEVICE_EXECUTION_CAPABILITIES", "CL_EXEC_"),
                           ("CL_DEVICE_SVM_CAPABILITIES", "CL_DEVICE_SVM_"),
-                          ("CL_DEVICE_QUEUE_ON_HOST_PROPERTIES", "CL_"),
-                          ("CL_DEVICE_ATOMIC_MEMORY_CAPABILITIES", "CL_")):
+                          ("CL_DEVICE_QUEUE_ON_HOST_PROPERTIES", "CL_QUEUE_"),
+                          ("CL_DEVICE_ATOMIC_MEMORY_CAPABILITIES", "CL_DEVICE_")):
         if param in printed:
             assert _flag_names(device.get_info(param), prefix) == set(filter(None, printed[param].split(" | "))), param
             checked_names.append(param)

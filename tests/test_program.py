@@ -214,7 +214,7 @@ def test_kernel_arg_sizes():
 def test_build_info_typed(built, device):
     _, program = built
     status = program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS)
-    assert status is cl.BuildStatus.BUILD_SUCCESS
+    assert status is cl.BuildStatus.SUCCESS
     options = program.get_build_info(device, "CL_PROGRAM_BUILD_OPTIONS")
     assert isinstance(options, str) and "-DSCALE=3" in options
     log = program.get_build_info(device, raw.CL_PROGRAM_BUILD_LOG)
@@ -306,7 +306,7 @@ def test_build_and_compile_options_errors(context, device):
         program.build("", devices=["device"])
     # Explicit devices, and build() returns the program itself.
     assert program.build("-DSCALE=1", devices=[device]) is program
-    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.BUILD_SUCCESS
+    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.SUCCESS
     program.release()
 
 
@@ -319,6 +319,6 @@ def test_failed_build_log_is_keyed_by_device_and_shown(context, device):
     assert all(isinstance(key, cl.Device) for key in error.build_logs)
     assert "missing_name" in error.build_logs[device]
     assert "missing_name" in str(error) and repr(device) in str(error)
-    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.BUILD_ERROR
+    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.ERROR
     assert "missing_name" in program.get_build_info(device, raw.CL_PROGRAM_BUILD_LOG)
     program.release()

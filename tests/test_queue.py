@@ -389,9 +389,12 @@ def test_map_offsets_dtypes_shapes(queue, buffer):
     assert mapped.shape == (2, 4) and mapped.dtype == np.int32
     np.testing.assert_array_equal(mapped, data[4:12].reshape(2, 4))
     mapped[1, :] = -1
-    assert buffer.map_count == 1
+    pocl = "Portable Computing Language" in queue.device.platform.name
+    if pocl:                                            # CL_MEM_MAP_COUNT is a debugging aid, not kept by all
+        assert buffer.map_count == 1
     queue.enqueue_unmap_mem_object(buffer, mapped).wait()
-    assert buffer.map_count == 0
+    if pocl:
+        assert buffer.map_count == 0
     expected = data.copy()
     expected[8:12] = -1
     np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.int32), expected)

@@ -103,8 +103,9 @@ def test_twelve_steps_handles(device, program_from):
     chosen = [(p, d) for p, d in candidates if d == device]
     assert len(chosen) == 1, [(p.name, d.name) for p, d in candidates]
     platform, device = chosen[0]
-    if POCL_PLATFORM_NAME in platform.name:
-        assert device.type & cl.DeviceType.DEVICE_TYPE_CPU
+    pocl = POCL_PLATFORM_NAME in platform.name
+    if pocl:
+        assert device.type & cl.DeviceType.CPU
 
     # Step 2: clCreateContext -> create_context(); clCreateCommandQueueWithProperties ->
     # Context.create_command_queue_with_properties() (with profiling).
@@ -115,7 +116,7 @@ def test_twelve_steps_handles(device, program_from):
     queue = context.create_command_queue_with_properties(
         device, {raw.CL_QUEUE_PROPERTIES: raw.CL_QUEUE_PROFILING_ENABLE})
     assert isinstance(queue, cl.CommandQueue)
-    assert queue.properties == cl.CommandQueueProperties.QUEUE_PROFILING_ENABLE
+    assert queue.properties == cl.CommandQueueProperties.PROFILING_ENABLE
     assert queue.device == device and queue.context == context
 
     # Step 3: clCreateProgramWithSource -> Context.create_program_with_source(), or
@@ -145,7 +146,7 @@ def test_twelve_steps_handles(device, program_from):
     else:
         assert program.build() is program
         assert program.binaries == binaries                 # the round trip kept the bytes
-    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.BUILD_SUCCESS
+    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.SUCCESS
     assert program.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE) == raw.CL_PROGRAM_BINARY_TYPE_EXECUTABLE
     assert sorted(program.kernel_names.split(";")) == ["axpb", "fill"]
 
@@ -198,12 +199,14 @@ def test_twelve_steps_handles(device, program_from):
             assert mapped_a.shape == mapped_b.shape == (N,)
             mapped_a[:] = host_a
             mapped_b[:] = host_b
-            assert buffer_a.map_count == 1
+            if pocl:                                        # CL_MEM_MAP_COUNT is a debugging aid, not kept by all
+                assert buffer_a.map_count == 1
             unmap_a = queue.enqueue_unmap_mem_object(buffer_a, mapped_a)
             unmap_b = queue.enqueue_unmap_mem_object(buffer_b, mapped_b)
             del mapped_a, mapped_b                          # unmapped: the arrays must not be used again
             cl.wait_for_events([unmap_a, unmap_b])
-            assert buffer_a.map_count == 0
+            if pocl:
+                assert buffer_a.map_count == 0
             events += [map_event_a, map_event_b, unmap_a, unmap_b]
 
         # Step 9: clEnqueueNDRangeKernel -> CommandQueue.enqueue_nd_range_kernel(); wait; profile.
@@ -310,7 +313,7 @@ def test_step4_failed_build_raises_with_logs(device, context, method):
     assert log.rstrip() in str(error)
     if pocl:
         assert "use of undeclared identifier" in str(error)
-    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.BUILD_ERROR
+    assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.ERROR
     with pytest.raises((errors.InvalidProgramExecutable, errors.InvalidKernelName)):
         program.create_kernel("broken")
     program.release()

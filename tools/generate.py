@@ -256,6 +256,7 @@ class Model:
     macros: list = field(default_factory=list)       # (name, params, python expression)
     functions: dict = field(default_factory=dict)    # name -> Function
     skipped: list = field(default_factory=list)      # (name, reason)
+    since: dict = field(default_factory=dict)        # constant name -> 'OpenCL 1.2' or extension name
     negative_literals: set = field(default_factory=set)  # constants written as a negative literal (-30)
 
 
@@ -601,6 +602,18 @@ class Parser:
         self.model.constants = [c for c in self.model.constants if c[0] != name]
         self.model.constants.append((name, py, header))
 
+    def note_since(self, name: str, header: str, conditions, extension) -> None:
+        """Record the OpenCL version (cl.h) or extension that introduced a constant."""
+        if name not in {c[0] for c in self.model.constants[-1:]} or header == "cl_platform.h":
+            return
+        if header == "cl.h":
+            block = [tuple(map(int, m.groups())) for c in conditions for m in BLOCK_VERSION_RE.finditer(c)
+                     if not c.startswith("!")]
+            major, minor = max(block) if block else (1, 0)
+            self.model.since[name] = f"OpenCL {major}.{minor}"
+        elif extension:
+            self.model.since[name] = extension
+
     # -- declarations ------------------------------------------------------- #
     def on_statement(self, stmt: str, header: str, conditions, extension):
         stmt = re.sub(r"\s+", " ", stmt).strip()
@@ -722,6 +735,7 @@ def parse_headers(header_dir: str) -> Model:
                     extension = name
                     continue
                 parser.on_define(name, value, params, header)
+                parser.note_since(name, header, conditions, extension)
                 continue
             buf.append(payload)
             joined = " ".join(buf)
@@ -842,6 +856,13 @@ class Emitter:
         self.w("CONSTANT_HEADERS = {")
         for name, value, header in m.constants:
             self.w(f"    {name!r}: {header!r},")
+        self.w("}")
+        self.w()
+        self.w("# Constant name -> the OpenCL version (cl.h) or extension that introduced it.")
+        self.w("CONSTANT_SINCE = {")
+        for name, _, _ in m.constants:
+            if name in m.since:
+                self.w(f"    {name!r}: {m.since[name]!r},")
         self.w("}")
         self.w()
         self.w("# Header items the generator did not translate, and why.")
