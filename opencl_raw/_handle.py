@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import warnings
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from . import _info, checked, raw
 from ._info import CLASS_BY_HANDLE_TYPE, pairs_from_array

@@ -1,13 +1,14 @@
-"""Programs and kernels: clBuildProgram, clCompileProgram, clCreateKernel, clSetKernelArg, and their info."""
+"""Programs and kernels: creation, building, arguments, info, and the command-queue methods that run kernels."""
 from __future__ import annotations
 
 import ctypes
 import sys
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from . import checked, raw
 from ._handle import Handle, encode, handle_array
 from .errors import CLError
+from .event import Event, wait_list
 from .memory import MemObject
 from .platform import Device
 
@@ -185,6 +186,129 @@ class Kernel(Handle):
         if not isinstance(device, Device):
             raise TypeError(f"device must be a Device, got {type(device).__name__}")
         return _info.query("KernelWorkGroup", checked.clGetKernelWorkGroupInfo, (self.handle, device.handle), param)
+
+
+
+class _ContextPrograms:
+    """Context methods that create programs."""
+
+    def create_program_with_source(self, source: Union[str, bytes, Sequence[Union[str, bytes]]]):
+        """A program from OpenCL C source (clCreateProgramWithSource).
+
+        ``source``: one string or a sequence of strings (str as UTF-8, or bytes), joined by the driver.
+        Raises TypeError for other types, CLError from the driver.
+        """
+        strings = [source] if isinstance(source, (str, bytes)) else list(source)
+        encoded = [encode(s, "source") for s in strings]
+        array = (ctypes.c_char_p * len(encoded))(*encoded)
+        lengths = (ctypes.c_size_t * len(encoded))(*[len(s) for s in encoded])
+        handle = checked.clCreateProgramWithSource(self.handle, len(encoded), array, lengths)
+        return Program.from_handle(handle, retain=False)
+
+    def create_program_with_binary(self, devices: Sequence[Device], binaries: Sequence[bytes]):
+        """A program from device binaries (clCreateProgramWithBinary), one per device.
+
+        ``binaries`` are ``bytes`` as returned by ``program.get_info(CL_PROGRAM_BINARIES)``.
+        Raises ValueError when the counts differ, TypeError for non-bytes, CLError
+        (InvalidBinary with the failing device's status in the message, InvalidDevice, ...).
+        """
+        n, device_array = handle_array(devices, Device, "devices")
+        binaries = list(binaries)
+        if n != len(binaries) or n == 0:
+            raise ValueError(f"need one binary per device: {n} devices, {len(binaries)} binaries")
+        for b in binaries:
+            if not isinstance(b, (bytes, bytearray)):
+                raise TypeError(f"binaries must be bytes, got {type(b).__name__}")
+        lengths = (ctypes.c_size_t * n)(*[len(b) for b in binaries])
+        buffers = [(ctypes.c_ubyte * len(b)).from_buffer_copy(b) for b in binaries]
+        pointers = (ctypes.POINTER(ctypes.c_ubyte) * n)(*[ctypes.cast(b, ctypes.POINTER(ctypes.c_ubyte)) for b in buffers])
+        status = (raw.cl_int * n)()
+        try:
+            handle = checked.clCreateProgramWithBinary(self.handle, n, device_array, lengths, pointers, status)
+        except CLError as exc:
+            exc.detail = "binary status per device: " + ", ".join(
+                f"{d.get_info(raw.CL_DEVICE_NAME)!r}: {CLError(s).name if s else 'CL_SUCCESS'}"
+                for d, s in zip(devices, status))
+            raise
+        return Program.from_handle(handle, retain=False)
+
+    def create_program_with_il(self, il: bytes):
+        """A program from intermediate language such as SPIR-V (clCreateProgramWithIL, OpenCL 2.1).
+
+        Raises TypeError for non-bytes; CLError from the driver. When no device of the
+        context reports an IL (CL_DEVICE_IL_VERSION empty, e.g. PoCL without SPIR-V),
+        the driver's error (PoCL: InvalidValue) says so in its detail.
+        """
+        if not isinstance(il, (bytes, bytearray, memoryview)):
+            raise TypeError(f"il must be bytes, got {type(il).__name__}")
+        data = bytes(il)
+        try:
+            handle = checked.clCreateProgramWithIL(self.handle, data, len(data))
+        except CLError as exc:
+            if not any(d.get_info(raw.CL_DEVICE_IL_VERSION).strip() for d in self.devices):
+                exc.detail = "no device of this context accepts IL: CL_DEVICE_IL_VERSION is empty"
+            raise
+        return Program.from_handle(handle, retain=False)
+
+    def link_program(self, programs: Sequence, options: str = "", devices: Optional[Sequence[Device]] = None):
+        """Link compiled programs into an executable (clLinkProgram, OpenCL 1.2).
+
+        ``options``: linker options (str). ``devices`` defaults to all the context's devices.
+        Raises CLError; LinkProgramFailure carries ``.build_logs`` (Device -> log).
+        """
+        n, program_array = handle_array(programs, Program, "programs")
+        nd, device_array = handle_array(devices or (), Device, "devices")
+        try:
+            handle = checked.clLinkProgram(self.handle, nd, device_array, encode(options, "options"),
+                                           n, program_array, None, None)
+        except CLError as exc:
+            _rekey_logs(exc)
+            raise
+        return Program.from_handle(handle, retain=False)
+
+
+def _work_sizes(values, name: str, dims: Optional[int] = None):
+    if values is None:
+        return None
+    if isinstance(values, int):
+        values = (values,)
+    values = tuple(values)
+    if not 1 <= len(values) <= 3:
+        raise ValueError(f"{name} must have 1 to 3 dimensions, got {len(values)}")
+    if dims is not None and len(values) != dims:
+        raise ValueError(f"{name} has {len(values)} dimensions but global_size has {dims}")
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{name} must hold ints (work-items), got {type(v).__name__}")
+        if v < 0:
+            raise ValueError(f"{name} must not be negative: {values}")
+    return (ctypes.c_size_t * len(values))(*values)
+
+
+class _QueueKernels:
+    """CommandQueue methods that run kernels."""
+
+    def enqueue_nd_range_kernel(self, kernel: Kernel, global_size, local_size=None, global_offset=None,
+                                wait_for: Sequence[Event] = ()) -> Event:
+        """Run ``kernel`` over an NDRange (clEnqueueNDRangeKernel).
+
+        ``global_size``: work-items per dimension (int or 1 to 3 ints);
+        ``local_size``: work-group size per dimension, or None to let the driver choose;
+        ``global_offset``: per-dimension offset of the global IDs, or None for zeros.
+        Raises TypeError/ValueError for malformed sizes, CLError from the driver
+        (InvalidWorkGroupSize, InvalidWorkItemSize, InvalidKernelArgs, ...).
+        """
+        if not isinstance(kernel, Kernel):
+            raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
+        gsize = _work_sizes(global_size, "global_size")
+        dims = len(gsize)
+        lsize = _work_sizes(local_size, "local_size", dims)
+        offset = _work_sizes(global_offset, "global_offset", dims)
+        n, events = wait_list(wait_for)
+        event = raw.cl_event()
+        checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events,
+                                       ctypes.byref(event))
+        return Event.from_handle(event, retain=False)
 
 
 __all__ = ["Program", "Kernel", "LocalMemory", "kernel_arg"]
