@@ -237,16 +237,5 @@ def encode(text: Union[str, bytes], what: str) -> bytes:
     raise TypeError(f"{what} must be str or bytes, got {type(text).__name__}")
 
 
-def parse_version(text: str) -> Tuple[int, int]:
-    """(major, minor) from a version string such as ``'OpenCL 1.2 pocl'``; (0, 0) if none."""
-    for word in text.split():
-        major, dot, minor = word.partition(".")
-        if dot and major.isdigit():
-            digits = "".join(ch for ch in minor if ch.isdigit()) or "0"
-            if minor.startswith(digits):
-                return int(major), int(digits)
-    return (0, 0)
-
-
 __all__ = ["Handle", "wrap", "properties_array", "pairs_from_array", "handle_array", "encode",
-           "parse_version", "raw"]
+           "raw"]

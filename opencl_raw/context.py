@@ -1,7 +1,9 @@
 """Contexts: clCreateContext, clCreateContextFromType, clGetContextInfo.
 
-What a context creates is mixed in from its API area: buffers from
-:mod:`opencl_raw.memory`, programs from :mod:`opencl_raw.program`.
+What a context creates is mixed in from its API area: buffers and pipes from
+:mod:`opencl_raw.memory`, images from :mod:`opencl_raw.image`, samplers from
+:mod:`opencl_raw.sampler`, programs from :mod:`opencl_raw.program`, user events
+from :mod:`opencl_raw.event`, SVM from :mod:`opencl_raw.svm`.
 """
 from __future__ import annotations
 
@@ -10,12 +12,17 @@ from typing import Optional, Sequence, Union
 
 from . import checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
+from .event import _ContextEvents
+from .image import _ContextImages
 from .memory import _ContextMemory
 from .platform import Device
 from .program import _ContextPrograms
+from .sampler import _ContextSamplers
+from .svm import _ContextSVM
 
 
-class Context(_ContextMemory, _ContextPrograms, Handle):
+class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms, _ContextEvents, _ContextSVM,
+              Handle):
     """An OpenCL context (``cl_context``).
 
     ``Context(devices, properties=None)`` is :func:`create_context`.

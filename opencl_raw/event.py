@@ -64,6 +64,14 @@ def wait_list(wait_for: Sequence[Event]) -> Tuple[int, Any]:
     return handle_array(wait_for, Event, "wait_for")
 
 
+class _ContextEvents:
+    """Context methods that create events (user events)."""
+
+
+class _QueueEvents:
+    """CommandQueue methods for markers, barriers and waiting on events."""
+
+
 def pin_until_complete(event: Event, *objects: Any) -> None:
     """Keep ``objects`` (host memory of a non-blocking command) alive until ``event`` completes."""
     _pins.until_complete(event.handle, *objects)

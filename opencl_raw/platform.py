@@ -6,8 +6,9 @@ import os
 from typing import List, Tuple, Union
 
 from . import checked, raw
-from ._handle import Handle, parse_version
-from .errors import CLError
+from . import _gate
+from ._handle import Handle
+from .errors import CLError, FunctionUnavailableError
 
 
 class Platform(Handle):
@@ -44,13 +45,20 @@ class Platform(Handle):
         return self.get_device_ids(device_type)
 
     def unload_compiler(self) -> None:
-        """Hint that the platform's compiler may be unloaded (clUnloadPlatformCompiler, OpenCL 1.2)."""
+        """Hint that the platform's compiler may be unloaded (clUnloadPlatformCompiler, OpenCL 1.2).
+
+        Raises FunctionUnavailableError on a platform older than 1.2 (the version gate).
+        """
+        if _gate.enabled() and self.version_tuple < (1, 2):
+            raise FunctionUnavailableError("clUnloadPlatformCompiler", "OpenCL 1.2",
+                                           f"the platform reports {self.get_info(raw.CL_PLATFORM_VERSION)!r}")
         checked.clUnloadPlatformCompiler(self.handle)
 
     @property
     def version_tuple(self) -> Tuple[int, int]:
-        """(major, minor) from CL_PLATFORM_VERSION, e.g. (3, 0)."""
-        return parse_version(self.get_info(raw.CL_PLATFORM_VERSION))
+        """(major, minor) from CL_PLATFORM_VERSION, e.g. (3, 0) (cached)."""
+        self.handle  # raises ReleasedHandleError after release()
+        return _gate.platform_version(self)
 
 
 class Device(Handle):
@@ -81,8 +89,9 @@ class Device(Handle):
 
     @property
     def version_tuple(self) -> Tuple[int, int]:
-        """(major, minor) from CL_DEVICE_VERSION, e.g. (1, 2)."""
-        return parse_version(self.get_info(raw.CL_DEVICE_VERSION))
+        """(major, minor) from CL_DEVICE_VERSION, e.g. (1, 2) (cached)."""
+        self.handle  # raises ReleasedHandleError after release()
+        return _gate.device_version(self)
 
 
 def _is_sub_device(handle) -> bool:

@@ -5,7 +5,7 @@ import ctypes
 import sys
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
-from . import checked, raw
+from . import _gate, checked, raw
 from ._handle import Handle, encode, handle_array
 from .errors import CLError
 from .event import Event, wait_list
@@ -62,6 +62,7 @@ class Program(Handle):
         headers = dict(headers or {})
         nh, header_array = handle_array(headers.values(), Program, "headers")
         names = (ctypes.c_char_p * nh)(*[encode(k, "header name") for k in headers]) if nh else None
+        _gate.require("clCompileProgram", devices or self.get_info(raw.CL_PROGRAM_DEVICES))
         try:
             checked.clCompileProgram(self.handle, n, array, encode(options, "options"), nh, header_array, names,
                                      None, None)
@@ -242,6 +243,7 @@ class _ContextPrograms:
         if not isinstance(il, (bytes, bytearray, memoryview)):
             raise TypeError(f"il must be bytes, got {type(il).__name__}")
         data = bytes(il)
+        _gate.require("clCreateProgramWithIL", self.get_info(raw.CL_CONTEXT_DEVICES))
         try:
             handle = checked.clCreateProgramWithIL(self.handle, data, len(data))
         except CLError as exc:
@@ -258,6 +260,7 @@ class _ContextPrograms:
         """
         n, program_array = handle_array(programs, Program, "programs")
         nd, device_array = handle_array(devices or (), Device, "devices")
+        _gate.require("clLinkProgram", devices or self.get_info(raw.CL_CONTEXT_DEVICES))
         try:
             handle = checked.clLinkProgram(self.handle, nd, device_array, encode(options, "options"),
                                            n, program_array, None, None)

@@ -1,7 +1,9 @@
 """Command queues: creation, flush and finish.
 
 The enqueue methods live with their API area and are mixed in: buffers in
-:mod:`opencl_raw.memory`, kernels in :mod:`opencl_raw.program`.
+:mod:`opencl_raw.memory`, images in :mod:`opencl_raw.image`, kernels in
+:mod:`opencl_raw.program`, markers and barriers in :mod:`opencl_raw.event`,
+shared virtual memory in :mod:`opencl_raw.svm`.
 """
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from typing import Optional, Union
 
 from . import checked, raw
 from ._handle import Handle, Properties, properties_array
+from .event import _QueueEvents
+from .image import _QueueImages
 from .memory import _QueueMemory
 from .platform import Device
 from .program import _QueueKernels
+from .svm import _QueueSVM
 
 
 def _device_of(context, device: Optional[Device]) -> Device:
@@ -29,7 +34,7 @@ def _queue_properties(properties: Union[Properties, int]) -> Properties:
     return properties
 
 
-class CommandQueue(_QueueMemory, _QueueKernels, Handle):
+class CommandQueue(_QueueMemory, _QueueImages, _QueueKernels, _QueueEvents, _QueueSVM, Handle):
     """A command queue (``cl_command_queue``) on one device of a context.
 
     ``CommandQueue(context, device=None, properties=None)`` is

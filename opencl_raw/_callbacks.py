@@ -1,0 +1,74 @@
+"""Python callables given to the driver as callbacks.
+
+One rule for every callback site (context notify, build notify, event callbacks,
+memory-object and context destructor callbacks, SVM free): the driver gets a
+module-level C trampoline that never dies, and ``user_data`` is a key into a
+table of Python callables. An entry lives exactly as long as the driver may
+call it: one-shot callbacks drop their entry when they run; others are dropped
+by :func:`forget` when their object is destroyed. Callbacks may arrive on a
+driver thread. An exception raised inside one goes to ``sys.unraisablehook``:
+never lost, never a crash.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import types
+from typing import Any, Callable, Dict, Tuple
+
+_entries: Dict[int, Tuple[Callable, bool]] = {}
+_lock = threading.Lock()
+_keys = itertools.count(1)
+
+
+def register(function: Callable, once: bool = True) -> int:
+    """Keep ``function`` until its callback runs (``once``) or :func:`forget`; returns the user_data key.
+
+    Raises TypeError if ``function`` is not callable.
+    """
+    if not callable(function):
+        raise TypeError(f"callback must be callable, got {type(function).__name__}")
+    with _lock:
+        key = next(_keys)
+        _entries[key] = (function, once)
+    return key
+
+
+def forget(key: int) -> None:
+    """Drop a registered callable (its object is gone, or registering with the driver failed)."""
+    with _lock:
+        _entries.pop(key, None)
+
+
+def pending() -> int:
+    """How many callables are registered (for tests and diagnostics)."""
+    with _lock:
+        return len(_entries)
+
+
+def dispatch(key: Any, *args: Any) -> None:
+    """Run the callable registered under ``key`` with ``args``; exceptions go to sys.unraisablehook."""
+    with _lock:
+        entry = _entries.get(key)
+        if entry is not None and entry[1]:
+            del _entries[key]
+    if entry is None:
+        return
+    try:
+        entry[0](*args)
+    except BaseException as exc:  # a callback must never take the driver's thread down
+        sys.unraisablehook(types.SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+            err_msg=f"Exception ignored in OpenCL callback {entry[0]!r}", object=entry[0]))
+
+
+def trampoline(cfunctype, convert: Callable) -> Any:
+    """A C callback of ``cfunctype`` that lives forever and dispatches on user_data.
+
+    ``convert(*c_args)`` returns ``(key, python_args)``.
+    """
+    def call(*c_args):
+        key, args = convert(*c_args)
+        dispatch(key, *args)
+    return cfunctype(call)
