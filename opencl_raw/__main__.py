@@ -1,7 +1,10 @@
-"""Command line of opencl_raw: ``python -m opencl_raw [list | demo ...]`` (also ``opencl-raw``).
+"""Command line of opencl_raw: ``python -m opencl_raw [list | info ... | demo ...]`` (also ``opencl-raw``).
 
 - ``list`` (the default with no argument): the platforms and devices, in the
   loader's order, in the layout of ``clinfo -l``.
+- ``info [--raw | --json]``: every info param of every platform and device
+  (and the work-group values of a small kernel per device), like ``clinfo``;
+  see :mod:`opencl_raw._info_tool`.
 - ``demo``: the twelve steps of an OpenCL host program, written with the handle
   layer, running a 2-D convolution kernel (``conv2d``) over a float32 grayscale
   image with several small filters and checking each result against a numpy
@@ -543,8 +546,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="opencl_raw command line: list OpenCL devices or run the 12-step demo.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{list,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{list,info,demo}")
     sub.add_parser("list", help="list platforms and devices like 'clinfo -l' (the default)")
+    info = sub.add_parser(
+        "info", help="every info param of every platform and device, like 'clinfo'",
+        description="Print every platform and device param of the info table, and the work-group values "
+                    "of a small kernel built per device. A failing query shows its CL error on its line.")
+    info.add_argument("--platform", help="only this platform: index or name substring (default: all)")
+    info.add_argument("--device", help="only this device: index or name substring (default: all)")
+    form = info.add_mutually_exclusive_group()
+    form.add_argument("--raw", dest="form", action="store_const", const="raw",
+                      help="one line per param in the notation of 'clinfo --raw'")
+    form.add_argument("--json", dest="form", action="store_const", const="json", help="JSON")
     demo = sub.add_parser(
         "demo", help="run a 2-D convolution through the 12 steps of an OpenCL program",
         description="Run the conv2d kernel through the 12 steps of an OpenCL host program and compare "
@@ -580,6 +593,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raw.library()  # a missing library is an environment error (exit 2), whatever the first call is
         if args.command == "demo":
             return run_demo(args.platform, args.device, args.image, args.tolerance)
+        if args.command == "info":
+            from ._info_tool import run_info
+            try:
+                return run_info(args.platform, args.device, args.form or "human")
+            except LookupError as exc:
+                raise UsageError(str(exc)) from None
         return list_devices()
     except (UsageError, LibraryNotFoundError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -3755,6 +3755,314 @@ FUNCTIONS = {
         c_return='cl_int', header='cl_ext.h', version=None, extension='cl_ext_image_requirements_info', deprecated_after=None),
 }
 
+# The ICD dispatch table (struct _cl_icd_dispatch in cl_icd.h): the function of each
+# pointer-sized slot, in order; None where the slot is not a function pointer in this
+# build (typedef void *: the Direct3D and DX9 sharing entries outside Windows).
+DISPATCH_TABLE = (
+    'clGetPlatformIDs',  # 0
+    'clGetPlatformInfo',  # 1
+    'clGetDeviceIDs',  # 2
+    'clGetDeviceInfo',  # 3
+    'clCreateContext',  # 4
+    'clCreateContextFromType',  # 5
+    'clRetainContext',  # 6
+    'clReleaseContext',  # 7
+    'clGetContextInfo',  # 8
+    'clCreateCommandQueue',  # 9
+    'clRetainCommandQueue',  # 10
+    'clReleaseCommandQueue',  # 11
+    'clGetCommandQueueInfo',  # 12
+    'clSetCommandQueueProperty',  # 13
+    'clCreateBuffer',  # 14
+    'clCreateImage2D',  # 15
+    'clCreateImage3D',  # 16
+    'clRetainMemObject',  # 17
+    'clReleaseMemObject',  # 18
+    'clGetSupportedImageFormats',  # 19
+    'clGetMemObjectInfo',  # 20
+    'clGetImageInfo',  # 21
+    'clCreateSampler',  # 22
+    'clRetainSampler',  # 23
+    'clReleaseSampler',  # 24
+    'clGetSamplerInfo',  # 25
+    'clCreateProgramWithSource',  # 26
+    'clCreateProgramWithBinary',  # 27
+    'clRetainProgram',  # 28
+    'clReleaseProgram',  # 29
+    'clBuildProgram',  # 30
+    'clUnloadCompiler',  # 31
+    'clGetProgramInfo',  # 32
+    'clGetProgramBuildInfo',  # 33
+    'clCreateKernel',  # 34
+    'clCreateKernelsInProgram',  # 35
+    'clRetainKernel',  # 36
+    'clReleaseKernel',  # 37
+    'clSetKernelArg',  # 38
+    'clGetKernelInfo',  # 39
+    'clGetKernelWorkGroupInfo',  # 40
+    'clWaitForEvents',  # 41
+    'clGetEventInfo',  # 42
+    'clRetainEvent',  # 43
+    'clReleaseEvent',  # 44
+    'clGetEventProfilingInfo',  # 45
+    'clFlush',  # 46
+    'clFinish',  # 47
+    'clEnqueueReadBuffer',  # 48
+    'clEnqueueWriteBuffer',  # 49
+    'clEnqueueCopyBuffer',  # 50
+    'clEnqueueReadImage',  # 51
+    'clEnqueueWriteImage',  # 52
+    'clEnqueueCopyImage',  # 53
+    'clEnqueueCopyImageToBuffer',  # 54
+    'clEnqueueCopyBufferToImage',  # 55
+    'clEnqueueMapBuffer',  # 56
+    'clEnqueueMapImage',  # 57
+    'clEnqueueUnmapMemObject',  # 58
+    'clEnqueueNDRangeKernel',  # 59
+    'clEnqueueTask',  # 60
+    'clEnqueueNativeKernel',  # 61
+    'clEnqueueMarker',  # 62
+    'clEnqueueWaitForEvents',  # 63
+    'clEnqueueBarrier',  # 64
+    'clGetExtensionFunctionAddress',  # 65
+    'clCreateFromGLBuffer',  # 66
+    'clCreateFromGLTexture2D',  # 67
+    'clCreateFromGLTexture3D',  # 68
+    'clCreateFromGLRenderbuffer',  # 69
+    'clGetGLObjectInfo',  # 70
+    'clGetGLTextureInfo',  # 71
+    'clEnqueueAcquireGLObjects',  # 72
+    'clEnqueueReleaseGLObjects',  # 73
+    'clGetGLContextInfoKHR',  # 74
+    None,  # 75 clGetDeviceIDsFromD3D10KHR (void *)
+    None,  # 76 clCreateFromD3D10BufferKHR (void *)
+    None,  # 77 clCreateFromD3D10Texture2DKHR (void *)
+    None,  # 78 clCreateFromD3D10Texture3DKHR (void *)
+    None,  # 79 clEnqueueAcquireD3D10ObjectsKHR (void *)
+    None,  # 80 clEnqueueReleaseD3D10ObjectsKHR (void *)
+    'clSetEventCallback',  # 81
+    'clCreateSubBuffer',  # 82
+    'clSetMemObjectDestructorCallback',  # 83
+    'clCreateUserEvent',  # 84
+    'clSetUserEventStatus',  # 85
+    'clEnqueueReadBufferRect',  # 86
+    'clEnqueueWriteBufferRect',  # 87
+    'clEnqueueCopyBufferRect',  # 88
+    'clCreateSubDevicesEXT',  # 89
+    'clRetainDeviceEXT',  # 90
+    'clReleaseDeviceEXT',  # 91
+    'clCreateEventFromGLsyncKHR',  # 92
+    'clCreateSubDevices',  # 93
+    'clRetainDevice',  # 94
+    'clReleaseDevice',  # 95
+    'clCreateImage',  # 96
+    'clCreateProgramWithBuiltInKernels',  # 97
+    'clCompileProgram',  # 98
+    'clLinkProgram',  # 99
+    'clUnloadPlatformCompiler',  # 100
+    'clGetKernelArgInfo',  # 101
+    'clEnqueueFillBuffer',  # 102
+    'clEnqueueFillImage',  # 103
+    'clEnqueueMigrateMemObjects',  # 104
+    'clEnqueueMarkerWithWaitList',  # 105
+    'clEnqueueBarrierWithWaitList',  # 106
+    'clGetExtensionFunctionAddressForPlatform',  # 107
+    'clCreateFromGLTexture',  # 108
+    None,  # 109 clGetDeviceIDsFromD3D11KHR (void *)
+    None,  # 110 clCreateFromD3D11BufferKHR (void *)
+    None,  # 111 clCreateFromD3D11Texture2DKHR (void *)
+    None,  # 112 clCreateFromD3D11Texture3DKHR (void *)
+    None,  # 113 clCreateFromDX9MediaSurfaceKHR (void *)
+    None,  # 114 clEnqueueAcquireD3D11ObjectsKHR (void *)
+    None,  # 115 clEnqueueReleaseD3D11ObjectsKHR (void *)
+    None,  # 116 clGetDeviceIDsFromDX9MediaAdapterKHR (void *)
+    None,  # 117 clEnqueueAcquireDX9MediaSurfacesKHR (void *)
+    None,  # 118 clEnqueueReleaseDX9MediaSurfacesKHR (void *)
+    'clCreateFromEGLImageKHR',  # 119
+    'clEnqueueAcquireEGLObjectsKHR',  # 120
+    'clEnqueueReleaseEGLObjectsKHR',  # 121
+    'clCreateEventFromEGLSyncKHR',  # 122
+    'clCreateCommandQueueWithProperties',  # 123
+    'clCreatePipe',  # 124
+    'clGetPipeInfo',  # 125
+    'clSVMAlloc',  # 126
+    'clSVMFree',  # 127
+    'clEnqueueSVMFree',  # 128
+    'clEnqueueSVMMemcpy',  # 129
+    'clEnqueueSVMMemFill',  # 130
+    'clEnqueueSVMMap',  # 131
+    'clEnqueueSVMUnmap',  # 132
+    'clCreateSamplerWithProperties',  # 133
+    'clSetKernelArgSVMPointer',  # 134
+    'clSetKernelExecInfo',  # 135
+    'clGetKernelSubGroupInfoKHR',  # 136
+    'clCloneKernel',  # 137
+    'clCreateProgramWithIL',  # 138
+    'clEnqueueSVMMigrateMem',  # 139
+    'clGetDeviceAndHostTimer',  # 140
+    'clGetHostTimer',  # 141
+    'clGetKernelSubGroupInfo',  # 142
+    'clSetDefaultDeviceCommandQueue',  # 143
+    'clSetProgramReleaseCallback',  # 144
+    'clSetProgramSpecializationConstant',  # 145
+    'clCreateBufferWithProperties',  # 146
+    'clCreateImageWithProperties',  # 147
+    'clSetContextDestructorCallback',  # 148
+)
+
+# The struct member of every slot of DISPATCH_TABLE.
+DISPATCH_MEMBERS = (
+    'clGetPlatformIDs',
+    'clGetPlatformInfo',
+    'clGetDeviceIDs',
+    'clGetDeviceInfo',
+    'clCreateContext',
+    'clCreateContextFromType',
+    'clRetainContext',
+    'clReleaseContext',
+    'clGetContextInfo',
+    'clCreateCommandQueue',
+    'clRetainCommandQueue',
+    'clReleaseCommandQueue',
+    'clGetCommandQueueInfo',
+    'clSetCommandQueueProperty',
+    'clCreateBuffer',
+    'clCreateImage2D',
+    'clCreateImage3D',
+    'clRetainMemObject',
+    'clReleaseMemObject',
+    'clGetSupportedImageFormats',
+    'clGetMemObjectInfo',
+    'clGetImageInfo',
+    'clCreateSampler',
+    'clRetainSampler',
+    'clReleaseSampler',
+    'clGetSamplerInfo',
+    'clCreateProgramWithSource',
+    'clCreateProgramWithBinary',
+    'clRetainProgram',
+    'clReleaseProgram',
+    'clBuildProgram',
+    'clUnloadCompiler',
+    'clGetProgramInfo',
+    'clGetProgramBuildInfo',
+    'clCreateKernel',
+    'clCreateKernelsInProgram',
+    'clRetainKernel',
+    'clReleaseKernel',
+    'clSetKernelArg',
+    'clGetKernelInfo',
+    'clGetKernelWorkGroupInfo',
+    'clWaitForEvents',
+    'clGetEventInfo',
+    'clRetainEvent',
+    'clReleaseEvent',
+    'clGetEventProfilingInfo',
+    'clFlush',
+    'clFinish',
+    'clEnqueueReadBuffer',
+    'clEnqueueWriteBuffer',
+    'clEnqueueCopyBuffer',
+    'clEnqueueReadImage',
+    'clEnqueueWriteImage',
+    'clEnqueueCopyImage',
+    'clEnqueueCopyImageToBuffer',
+    'clEnqueueCopyBufferToImage',
+    'clEnqueueMapBuffer',
+    'clEnqueueMapImage',
+    'clEnqueueUnmapMemObject',
+    'clEnqueueNDRangeKernel',
+    'clEnqueueTask',
+    'clEnqueueNativeKernel',
+    'clEnqueueMarker',
+    'clEnqueueWaitForEvents',
+    'clEnqueueBarrier',
+    'clGetExtensionFunctionAddress',
+    'clCreateFromGLBuffer',
+    'clCreateFromGLTexture2D',
+    'clCreateFromGLTexture3D',
+    'clCreateFromGLRenderbuffer',
+    'clGetGLObjectInfo',
+    'clGetGLTextureInfo',
+    'clEnqueueAcquireGLObjects',
+    'clEnqueueReleaseGLObjects',
+    'clGetGLContextInfoKHR',
+    'clGetDeviceIDsFromD3D10KHR',
+    'clCreateFromD3D10BufferKHR',
+    'clCreateFromD3D10Texture2DKHR',
+    'clCreateFromD3D10Texture3DKHR',
+    'clEnqueueAcquireD3D10ObjectsKHR',
+    'clEnqueueReleaseD3D10ObjectsKHR',
+    'clSetEventCallback',
+    'clCreateSubBuffer',
+    'clSetMemObjectDestructorCallback',
+    'clCreateUserEvent',
+    'clSetUserEventStatus',
+    'clEnqueueReadBufferRect',
+    'clEnqueueWriteBufferRect',
+    'clEnqueueCopyBufferRect',
+    'clCreateSubDevicesEXT',
+    'clRetainDeviceEXT',
+    'clReleaseDeviceEXT',
+    'clCreateEventFromGLsyncKHR',
+    'clCreateSubDevices',
+    'clRetainDevice',
+    'clReleaseDevice',
+    'clCreateImage',
+    'clCreateProgramWithBuiltInKernels',
+    'clCompileProgram',
+    'clLinkProgram',
+    'clUnloadPlatformCompiler',
+    'clGetKernelArgInfo',
+    'clEnqueueFillBuffer',
+    'clEnqueueFillImage',
+    'clEnqueueMigrateMemObjects',
+    'clEnqueueMarkerWithWaitList',
+    'clEnqueueBarrierWithWaitList',
+    'clGetExtensionFunctionAddressForPlatform',
+    'clCreateFromGLTexture',
+    'clGetDeviceIDsFromD3D11KHR',
+    'clCreateFromD3D11BufferKHR',
+    'clCreateFromD3D11Texture2DKHR',
+    'clCreateFromD3D11Texture3DKHR',
+    'clCreateFromDX9MediaSurfaceKHR',
+    'clEnqueueAcquireD3D11ObjectsKHR',
+    'clEnqueueReleaseD3D11ObjectsKHR',
+    'clGetDeviceIDsFromDX9MediaAdapterKHR',
+    'clEnqueueAcquireDX9MediaSurfacesKHR',
+    'clEnqueueReleaseDX9MediaSurfacesKHR',
+    'clCreateFromEGLImageKHR',
+    'clEnqueueAcquireEGLObjectsKHR',
+    'clEnqueueReleaseEGLObjectsKHR',
+    'clCreateEventFromEGLSyncKHR',
+    'clCreateCommandQueueWithProperties',
+    'clCreatePipe',
+    'clGetPipeInfo',
+    'clSVMAlloc',
+    'clSVMFree',
+    'clEnqueueSVMFree',
+    'clEnqueueSVMMemcpy',
+    'clEnqueueSVMMemFill',
+    'clEnqueueSVMMap',
+    'clEnqueueSVMUnmap',
+    'clCreateSamplerWithProperties',
+    'clSetKernelArgSVMPointer',
+    'clSetKernelExecInfo',
+    'clGetKernelSubGroupInfoKHR',
+    'clCloneKernel',
+    'clCreateProgramWithIL',
+    'clEnqueueSVMMigrateMem',
+    'clGetDeviceAndHostTimer',
+    'clGetHostTimer',
+    'clGetKernelSubGroupInfo',
+    'clSetDefaultDeviceCommandQueue',
+    'clSetProgramReleaseCallback',
+    'clSetProgramSpecializationConstant',
+    'clCreateBufferWithProperties',
+    'clCreateImageWithProperties',
+    'clSetContextDestructorCallback',
+)
+
 CONSTANT_HEADERS = {
     'CL_CHAR_BIT': 'cl_platform.h',
     'CL_SCHAR_MAX': 'cl_platform.h',

@@ -115,6 +115,70 @@ KernelArgTypeQualifier = enum.IntFlag("KernelArgTypeQualifier", _prefixed(
                                     "CL_KERNEL_ARG_TYPE_NONE")), module=__name__)
 KernelArgTypeQualifier.__doc__ = "cl_kernel_arg_type_qualifier bits."
 
+# -- extension flag and enum types (cl_ext.h) --
+CommandBufferCapabilities = enum.IntFlag("CommandBufferCapabilities", _members("CL_COMMAND_BUFFER_CAPABILITY_",
+    "CL_COMMAND_BUFFER_CAPABILITY_KERNEL_PRINTF_KHR", "CL_COMMAND_BUFFER_CAPABILITY_DEVICE_SIDE_ENQUEUE_KHR",
+    "CL_COMMAND_BUFFER_CAPABILITY_SIMULTANEOUS_USE_KHR", "CL_COMMAND_BUFFER_CAPABILITY_OUT_OF_ORDER_KHR"),
+    module=__name__)
+CommandBufferCapabilities.__doc__ = "cl_device_command_buffer_capabilities_khr bits (cl_khr_command_buffer)."
+CommandBufferState = enum.IntEnum("CommandBufferState", _members("CL_COMMAND_BUFFER_STATE_",
+    "CL_COMMAND_BUFFER_STATE_RECORDING_KHR", "CL_COMMAND_BUFFER_STATE_EXECUTABLE_KHR",
+    "CL_COMMAND_BUFFER_STATE_PENDING_KHR", "CL_COMMAND_BUFFER_STATE_INVALID_KHR"), module=__name__)
+CommandBufferState.__doc__ = "cl_command_buffer_state_khr (cl_khr_command_buffer)."
+MutableDispatchFields = enum.IntFlag("MutableDispatchFields", _members("CL_MUTABLE_DISPATCH_",
+    "CL_MUTABLE_DISPATCH_GLOBAL_OFFSET_KHR", "CL_MUTABLE_DISPATCH_GLOBAL_SIZE_KHR",
+    "CL_MUTABLE_DISPATCH_LOCAL_SIZE_KHR", "CL_MUTABLE_DISPATCH_ARGUMENTS_KHR", "CL_MUTABLE_DISPATCH_EXEC_INFO_KHR"),
+    module=__name__)
+MutableDispatchFields.__doc__ = "cl_mutable_dispatch_fields_khr bits (cl_khr_command_buffer_mutable_dispatch)."
+IntegerDotProductCapabilities = enum.IntFlag("IntegerDotProductCapabilities", _members(
+    "CL_DEVICE_INTEGER_DOT_PRODUCT_", "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_PACKED_KHR",
+    "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR"), module=__name__)
+IntegerDotProductCapabilities.__doc__ = "cl_device_integer_dot_product_capabilities_khr bits."
+SemaphoreType = enum.IntEnum("SemaphoreType", _members("CL_SEMAPHORE_TYPE_", "CL_SEMAPHORE_TYPE_BINARY_KHR"),
+                             module=__name__)
+SemaphoreType.__doc__ = "cl_semaphore_type_khr (cl_khr_semaphore)."
+ExternalMemoryHandleType = enum.IntEnum("ExternalMemoryHandleType", _members("CL_EXTERNAL_MEMORY_HANDLE_",
+    "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_FD_KHR", "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KHR",
+    "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KHR",
+    "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D12_HEAP_KHR",
+    "CL_EXTERNAL_MEMORY_HANDLE_D3D12_RESOURCE_KHR", "CL_EXTERNAL_MEMORY_HANDLE_DMA_BUF_KHR"), module=__name__)
+ExternalMemoryHandleType.__doc__ = "cl_external_memory_handle_type_khr (cl_khr_external_memory_*)."
+ExternalSemaphoreHandleType = enum.IntEnum("ExternalSemaphoreHandleType", _members("CL_SEMAPHORE_HANDLE_",
+    "CL_SEMAPHORE_HANDLE_OPAQUE_FD_KHR", "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KHR",
+    "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_SEMAPHORE_HANDLE_SYNC_FD_KHR",
+    "CL_SEMAPHORE_HANDLE_D3D12_FENCE_KHR"), module=__name__)
+ExternalSemaphoreHandleType.__doc__ = "cl_external_semaphore_handle_type_khr (cl_khr_external_semaphore_*)."
+USMCapabilities = enum.IntFlag("USMCapabilities", _members("CL_UNIFIED_SHARED_MEMORY_",
+    "CL_UNIFIED_SHARED_MEMORY_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL",
+    "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL"),
+    module=__name__)
+USMCapabilities.__doc__ = "cl_device_unified_shared_memory_capabilities_intel bits (cl_intel_unified_shared_memory)."
+USMType = enum.IntEnum("USMType", _members("CL_MEM_TYPE_", "CL_MEM_TYPE_UNKNOWN_INTEL", "CL_MEM_TYPE_HOST_INTEL",
+                       "CL_MEM_TYPE_DEVICE_INTEL", "CL_MEM_TYPE_SHARED_INTEL"), module=__name__)
+USMType.__doc__ = "cl_unified_shared_memory_type_intel (cl_intel_unified_shared_memory)."
+MemAllocFlagsINTEL = enum.IntFlag("MemAllocFlagsINTEL", _members("CL_MEM_ALLOC_",
+    "CL_MEM_ALLOC_WRITE_COMBINED_INTEL", "CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL",
+    "CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL"), module=__name__)
+MemAllocFlagsINTEL.__doc__ = "cl_mem_alloc_flags_intel bits (cl_intel_unified_shared_memory)."
+FeatureCapabilitiesINTEL = enum.IntFlag("FeatureCapabilitiesINTEL", _members("CL_DEVICE_FEATURE_FLAG_",
+    "CL_DEVICE_FEATURE_FLAG_DP4A_INTEL", "CL_DEVICE_FEATURE_FLAG_DPAS_INTEL"), module=__name__)
+FeatureCapabilitiesINTEL.__doc__ = "cl_device_feature_capabilities_intel bits (cl_intel_device_attribute_query)."
+SchedulingControlsARM = enum.IntFlag("SchedulingControlsARM", _members("CL_DEVICE_SCHEDULING_",
+    "CL_DEVICE_SCHEDULING_KERNEL_BATCHING_ARM", "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_ARM",
+    "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_MODIFIER_ARM", "CL_DEVICE_SCHEDULING_DEFERRED_FLUSH_ARM",
+    "CL_DEVICE_SCHEDULING_REGISTER_ALLOCATION_ARM", "CL_DEVICE_SCHEDULING_WARP_THROTTLING_ARM",
+    "CL_DEVICE_SCHEDULING_COMPUTE_UNIT_BATCH_QUEUE_SIZE_ARM"), module=__name__)
+SchedulingControlsARM.__doc__ = "cl_device_scheduling_controls_capabilities_arm bits (cl_arm_scheduling_controls)."
+ControlledTerminationARM = enum.IntFlag("ControlledTerminationARM", _members("CL_DEVICE_CONTROLLED_TERMINATION_",
+    "CL_DEVICE_CONTROLLED_TERMINATION_SUCCESS_ARM", "CL_DEVICE_CONTROLLED_TERMINATION_FAILURE_ARM",
+    "CL_DEVICE_CONTROLLED_TERMINATION_QUERY_ARM"), module=__name__)
+ControlledTerminationARM.__doc__ = ("cl_device_controlled_termination_capabilities_arm bits "
+                                    "(cl_arm_controlled_kernel_termination).")
+TerminationReasonARM = enum.IntEnum("TerminationReasonARM", _members("CL_COMMAND_TERMINATION_",
+    "CL_COMMAND_TERMINATION_COMPLETION_ARM", "CL_COMMAND_TERMINATION_CONTROLLED_SUCCESS_ARM",
+    "CL_COMMAND_TERMINATION_CONTROLLED_FAILURE_ARM", "CL_COMMAND_TERMINATION_ERROR_ARM"), module=__name__)
+TerminationReasonARM.__doc__ = "cl_command_termination_reason_arm (cl_arm_controlled_kernel_termination)."
+
 
 def _enum_value(cls: Callable[[int], Any]) -> Callable[[int], Any]:
     def convert(value: int):
@@ -250,6 +314,18 @@ ENUM_OF_C_TYPE = {
     "cl_filter_mode": FilterMode, "cl_kernel_arg_address_qualifier": KernelArgAddressQualifier,
     "cl_kernel_arg_access_qualifier": KernelArgAccessQualifier,
     "cl_kernel_arg_type_qualifier": KernelArgTypeQualifier,
+    "cl_device_command_buffer_capabilities_khr": CommandBufferCapabilities,
+    "cl_command_buffer_state_khr": CommandBufferState, "cl_mutable_dispatch_fields_khr": MutableDispatchFields,
+    "cl_device_integer_dot_product_capabilities_khr": IntegerDotProductCapabilities,
+    "cl_semaphore_type_khr": SemaphoreType, "cl_external_memory_handle_type_khr": ExternalMemoryHandleType,
+    "cl_external_semaphore_handle_type_khr": ExternalSemaphoreHandleType,
+    "cl_device_unified_shared_memory_capabilities_intel": USMCapabilities,
+    "cl_unified_shared_memory_type_intel": USMType, "cl_mem_alloc_flags_intel": MemAllocFlagsINTEL,
+    "cl_device_feature_capabilities_intel": FeatureCapabilitiesINTEL,
+    "cl_device_svm_capabilities_arm": SVMCapabilities,  # the same bits as cl_device_svm_capabilities
+    "cl_device_scheduling_controls_capabilities_arm": SchedulingControlsARM,
+    "cl_device_controlled_termination_capabilities_arm": ControlledTerminationARM,
+    "cl_command_termination_reason_arm": TerminationReasonARM,
 }
 #: params whose plain C type (cl_int) carries an enumeration
 ENUM_OF_PARAM = {"CL_EVENT_COMMAND_EXECUTION_STATUS": CommandExecutionStatus}
@@ -284,7 +360,7 @@ def kind_of(c_type: str, param: str = "") -> Kind:
         return STR
     if c_type == "unsigned char *[]":
         return Binaries()
-    if c_type == "cl_name_version[]":
+    if c_type in ("cl_name_version[]", "cl_name_version_khr[]"):  # one layout (cl_khr_extended_versioning)
         return NAME_VERSIONS
     if c_type.endswith("[] properties"):
         return Properties(_ctype_of(c_type[:-len("[] properties")]), c_type=c_type[:-len("[] properties")])
@@ -414,4 +490,8 @@ __all__ = ["INFO", "InfoAttribute", "kind_of", "query", "pairs_from_array", "CLA
            "DeviceType", "FPConfig", "ExecCapabilities", "CommandQueueProperties", "MemFlags",
            "SVMCapabilities", "AffinityDomain", "AtomicCapabilities", "EnqueueCapabilities",
            "LocalMemType", "MemCacheType", "MemObjectType", "BuildStatus", "ProgramBinaryType",
-           "CommandType", "CommandExecutionStatus", "ChannelOrder"]
+           "CommandType", "CommandExecutionStatus", "ChannelOrder",
+           "CommandBufferCapabilities", "CommandBufferState", "MutableDispatchFields",
+           "IntegerDotProductCapabilities", "SemaphoreType", "ExternalMemoryHandleType",
+           "ExternalSemaphoreHandleType", "USMCapabilities", "USMType", "MemAllocFlagsINTEL",
+           "FeatureCapabilitiesINTEL", "SchedulingControlsARM", "ControlledTerminationARM", "TerminationReasonARM"]

@@ -7,11 +7,12 @@ from :mod:`opencl_raw.event`, SVM from :mod:`opencl_raw.svm`.
 """
 from __future__ import annotations
 
-
+import ctypes
 from typing import Optional, Sequence, Union
 
-from . import checked, raw
+from . import _callbacks, _gate, checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
+from .errors import CLError, FunctionUnavailableError
 from .event import _ContextEvents
 from .image import _ContextImages
 from .memory import _ContextMemory
@@ -20,12 +21,61 @@ from .program import _ContextPrograms
 from .sampler import _ContextSamplers
 from .svm import _ContextSVM
 
+# -- context notify and destructor callbacks, through _callbacks (user_data is the key) --------------
+#: keys of the context notify callables now registered (see _notify_args)
+_notify_keys = set()
+
+
+def _notify_args(errinfo, private_info, cb, user_data):
+    if user_data is None and not cb and private_info in _notify_keys:
+        # Oclgrind 21.10 passes user_data where private_info belongs, and NULL as user_data.
+        user_data, private_info = private_info, None
+    text = errinfo.decode("utf-8", "replace") if errinfo else ""
+    return user_data, (text, ctypes.string_at(private_info, cb) if private_info and cb else b"")
+
+
+def _value_of(handle) -> int:
+    return (handle.value if isinstance(handle, ctypes.c_void_p) else handle) or 0
+
+
+# The driver's entry points; they live as long as the module (the process).
+_on_notify = _callbacks.trampoline(raw.clCreateContext_pfn_notify, _notify_args)
+_on_destroyed = _callbacks.trampoline(raw.clSetContextDestructorCallback_pfn_notify,
+                                      lambda context, user_data: (user_data, (_value_of(context),)))
+
+
+def _forget_notify(key: int) -> None:
+    _notify_keys.discard(key)
+    _callbacks.forget(key)
+
+
+def _register_notify(callback) -> Optional[int]:
+    if callback is None:
+        return None
+    key = _callbacks.register(callback, once=False)
+    _notify_keys.add(key)
+    return key
+
+
+def _forget_notify_when_destroyed(context: "Context", key: Optional[int]) -> None:
+    """Drop the notify callable when the cl_context is destroyed (clSetContextDestructorCallback,
+    OpenCL 3.0; the first destructor callback set, so the last called); before 3.0 it stays."""
+    if key is None:
+        return
+    if any(device.version_tuple < (3, 0) for device in context.get_info(raw.CL_CONTEXT_DEVICES)):
+        return
+    done = _callbacks.register(lambda context_value: _forget_notify(key), once=True)
+    try:
+        checked.clSetContextDestructorCallback(context.handle, _on_destroyed, done)
+    except (CLError, FunctionUnavailableError):
+        _callbacks.forget(done)
+
 
 class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms, _ContextEvents, _ContextSVM,
               Handle):
     """An OpenCL context (``cl_context``).
 
-    ``Context(devices, properties=None)`` is :func:`create_context`.
+    ``Context(devices, properties=None, callback=None)`` is :func:`create_context`.
     Info: ``get_info(param)`` (clGetContextInfo) and attributes such as
     ``.devices``, ``.num_devices``, ``.reference_count``.
     """
@@ -36,9 +86,40 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
     _info_group, _info_function = "Context", "clGetContextInfo"
     _attr_prefixes = ("CL_CONTEXT_",)
 
-    def __init__(self, devices: Sequence[Device], properties: Properties = None):
+    def __init__(self, devices: Sequence[Device], properties: Properties = None, callback=None):
         self._handle = None
-        self._adopt(_create_context_handle(devices, properties), retain=False)
+        key = _register_notify(callback)
+        try:
+            self._adopt(_create_context_handle(devices, properties, key), retain=False)
+        except BaseException:
+            if key is not None:
+                _forget_notify(key)
+            raise
+        _forget_notify_when_destroyed(self, key)
+
+    def set_destructor_callback(self, callback) -> None:
+        """Call ``callback(context_value)`` when the ``cl_context`` is destroyed
+        (clSetContextDestructorCallback, OpenCL 3.0).
+
+        That is when its last reference goes: this object's release() if nothing else (queue,
+        buffer, program, ...) holds one. ``context_value`` is the handle value (int), for
+        identification only: the context is being destroyed. Callbacks run in the reverse
+        order of registration, once, possibly on a driver thread; the callable is kept
+        alive until then. An exception inside goes to ``sys.unraisablehook``.
+        Raises TypeError if ``callback`` is not callable, FunctionUnavailableError before
+        OpenCL 3.0 (the version gate), CLError (InvalidContext, InvalidValue),
+        ReleasedHandleError after release().
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        handle = self.handle
+        _gate.require("clSetContextDestructorCallback", self.get_info(raw.CL_CONTEXT_DEVICES))
+        key = _callbacks.register(callback, once=True)
+        try:
+            checked.clSetContextDestructorCallback(handle, _on_destroyed, key)
+        except BaseException:
+            _callbacks.forget(key)
+            raise
 
     def create_command_queue_with_properties(self, device: Optional[Device] = None,
                                              properties: Union[Properties, int] = None):
@@ -56,36 +137,54 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
 
 
 
-def _create_context_handle(devices: Sequence[Device], properties: Properties):
+def _create_context_handle(devices: Sequence[Device], properties: Properties, key: Optional[int] = None):
     if isinstance(devices, Device):
         devices = [devices]
     n, array = handle_array(devices, Device, "devices")
     if not n:
         raise ValueError("create_context needs at least one device")
     props = properties_array(properties, raw.cl_context_properties)
-    return checked.clCreateContext(props, n, array, None, None)
+    return checked.clCreateContext(props, n, array, _on_notify if key is not None else None, key)
 
 
-def create_context(devices: Sequence[Device], properties: Properties = None) -> Context:
+def create_context(devices: Sequence[Device], properties: Properties = None, callback=None) -> Context:
     """A context for ``devices`` (clCreateContext).
+
+    ``callback``: None, or ``callback(errinfo, private_info)`` for the driver's error
+    reports on this context (the pfn_notify of clCreateContext): ``errinfo`` the driver's
+    text (str), ``private_info`` its binary data (bytes, often empty). It may be called many
+    times, possibly on a driver thread, and must not block; an exception inside goes to
+    ``sys.unraisablehook``. The callable is kept while the driver may call it: on OpenCL 3.0
+    devices until the ``cl_context`` is destroyed (clSetContextDestructorCallback), on older
+    ones for the rest of the process. Drivers differ in what they report: PoCL 3.1
+    never calls it; Oclgrind reports each failed API call on the context.
 
     ``properties``: a mapping or (name, value) pairs of cl_context_properties, e.g.
     ``{CL_CONTEXT_PLATFORM: platform}``; the terminating 0 is added.
     Raises ValueError for no devices, TypeError for non-Device items, CLError
     (InvalidDevice, InvalidProperty, DeviceNotAvailable, ...).
     """
-    return Context(devices, properties)
+    return Context(devices, properties, callback)
 
 
 def create_context_from_type(device_type: int = raw.CL_DEVICE_TYPE_DEFAULT,
-                             properties: Properties = None) -> Context:
+                             properties: Properties = None, callback=None) -> Context:
     """A context for all devices of ``device_type`` (clCreateContextFromType).
 
+    ``callback``: the driver's error reports, as for :func:`create_context`.
     Raises CLError (DeviceNotFound, InvalidPlatform, ...).
     """
     props = properties_array(properties, raw.cl_context_properties)
-    handle = checked.clCreateContextFromType(props, device_type, None, None)
-    return Context.from_handle(handle, retain=False)
+    key = _register_notify(callback)
+    try:
+        handle = checked.clCreateContextFromType(props, device_type, _on_notify if key is not None else None, key)
+    except BaseException:
+        if key is not None:
+            _forget_notify(key)
+        raise
+    context = Context.from_handle(handle, retain=False)
+    _forget_notify_when_destroyed(context, key)
+    return context
 
 
 __all__ = ["Context", "create_context", "create_context_from_type"]

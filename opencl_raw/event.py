@@ -1,11 +1,145 @@
-"""Events: clWaitForEvents, clGetEventInfo, clGetEventProfilingInfo, and host-object pins."""
+"""Events and synchronisation: waiting (with time-outs), user events, event callbacks,
+markers and barriers, profiling, and host-object pins.
+
+C functions: clWaitForEvents, clGetEventInfo, clGetEventProfilingInfo, clCreateUserEvent,
+clSetUserEventStatus, clSetEventCallback, clEnqueueMarkerWithWaitList,
+clEnqueueBarrierWithWaitList (and, on devices older than OpenCL 1.2, the deprecated
+clEnqueueMarker, clEnqueueBarrier and clEnqueueWaitForEvents).
+
+Event callbacks go through :mod:`opencl_raw._callbacks`: the driver gets one module-level
+trampoline, the Python callable is kept until its callback has run (they are one-shot),
+it may run on a driver thread, and an exception inside it goes to ``sys.unraisablehook``.
+"""
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Iterable, Sequence, Tuple
+import threading
+import time
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
-from . import _pins, checked, raw
+from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, handle_array
+from .errors import CLError, FunctionUnavailableError
+
+#: the command execution statuses clSetEventCallback accepts
+CALLBACK_TYPES = (raw.CL_SUBMITTED, raw.CL_RUNNING, raw.CL_COMPLETE)
+#: seconds between status checks while a timed wait waits for its completion callback
+_POLL_WHILE_CALLBACK = 0.05
+
+
+class _EventCallback:
+    """The registered callable of Event.set_callback: wraps the ``cl_event`` in a new, retained
+    object of the class the callback was set on (the callable may keep it), then calls."""
+
+    __slots__ = ("function", "cls")
+
+    def __init__(self, function: Callable, cls: type):
+        self.function, self.cls = function, cls
+
+    def __call__(self, event_value: int, status: int) -> None:
+        self.function(self.cls.from_handle(event_value, retain=True), status)
+
+    def __repr__(self) -> str:
+        return repr(self.function)
+
+
+def _value_of(handle) -> int:
+    return (handle.value if isinstance(handle, ctypes.c_void_p) else handle) or 0
+
+
+# The driver's entry points; they live as long as the module (the process).
+_on_event = _callbacks.trampoline(raw.clSetEventCallback_pfn_notify,
+                                  lambda event_handle, status, user_data: (user_data, (_value_of(event_handle),
+                                                                                       int(status))))
+_on_event_status = _callbacks.trampoline(raw.clSetEventCallback_pfn_notify,
+                                         lambda event_handle, status, user_data: (user_data, (int(status),)))
+
+
+def _check_timeout(timeout) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+    if timeout != timeout or timeout < 0:
+        raise ValueError(f"timeout must be >= 0 seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def _execution_status(handle) -> int:
+    status = raw.cl_int()
+    checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_EXECUTION_STATUS, ctypes.sizeof(status),
+                           ctypes.byref(status), None)
+    return status.value
+
+
+def _flush_queue_of(handle, deadline: float) -> bool:
+    """Flush the event's queue; False if that did not return before ``deadline``.
+
+    clWaitForEvents flushes implicitly; a timed wait must too, or a queued command may never
+    be submitted. Some drivers run the queue inside clFlush (Oclgrind 21.10 blocks there while a
+    command waits on an incomplete user event), so the flush runs on a helper thread that may
+    outlive the wait; it ends when the driver lets it.
+    """
+    queue = raw.cl_command_queue()
+    checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_QUEUE, ctypes.sizeof(queue), ctypes.byref(queue), None)
+    if not queue.value:
+        return True
+    checked.clRetainCommandQueue(queue)          # the helper's own reference
+
+    def flush():
+        try:
+            raw.clFlush(queue)
+        finally:
+            raw.clReleaseCommandQueue(queue)
+    helper = threading.Thread(target=flush, name="opencl_raw timed-wait flush", daemon=True)
+    helper.start()
+    helper.join(max(0.0, deadline - time.monotonic()))
+    return not helper.is_alive()
+
+
+def _callbacks_allowed(event: "Event") -> bool:
+    try:
+        _gate.require("clSetEventCallback", event.context.devices)
+    except FunctionUnavailableError:
+        return False
+    return True
+
+
+def _done_within(event: "Event", deadline: float) -> bool:
+    """True once ``event`` reached CL_COMPLETE or an error status before ``deadline`` (time.monotonic())."""
+    handle = event.handle
+    status = _execution_status(handle)
+    if status <= raw.CL_COMPLETE:
+        return True
+    if status == raw.CL_QUEUED and not _flush_queue_of(handle, deadline):
+        return _execution_status(handle) <= raw.CL_COMPLETE
+    if _callbacks_allowed(event):
+        done = threading.Event()
+        key = _callbacks.register(lambda status: done.set(), once=True)
+        try:
+            checked.clSetEventCallback(handle, raw.CL_COMPLETE, _on_event_status, key)
+        except (CLError, FunctionUnavailableError):
+            _callbacks.forget(key)
+        else:
+            if _execution_status(handle) <= raw.CL_COMPLETE:
+                # Done meanwhile (e.g. by the flush): some drivers (Oclgrind 21.10) never call back
+                # for a status already reached, so do not wait for it; a late call finds no entry.
+                _callbacks.forget(key)
+                return True
+            # Else the entry stays until the driver calls back (it may, later): that is its lifetime.
+            # Look at the status now and then too: PoCL 3.1 never calls back when a command fails.
+            while not done.wait(max(0.0, min(_POLL_WHILE_CALLBACK, deadline - time.monotonic()))):
+                if _execution_status(handle) <= raw.CL_COMPLETE:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+            return True
+    delay = 0.0005
+    while _execution_status(handle) > raw.CL_COMPLETE:          # OpenCL 1.0: poll
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.01)
+    return True
 
 
 class Event(Handle):
@@ -13,7 +147,9 @@ class Event(Handle):
 
     Info: ``get_info(param)`` (clGetEventInfo) and attributes such as
     ``.command_execution_status`` and ``.command_type``; profiling through
-    :meth:`get_profiling_info`.
+    :meth:`get_profiling_info`; waiting through :meth:`wait`; callbacks through
+    :meth:`set_callback`. User events (:class:`UserEvent`) come from
+    ``Context.create_user_event()``.
     """
 
     __slots__ = ()
@@ -22,12 +158,29 @@ class Event(Handle):
     _info_group, _info_function = "Event", "clGetEventInfo"
     _attr_prefixes = ("CL_EVENT_",)
 
-    def wait(self) -> None:
+    def wait(self, timeout: Optional[float] = None) -> None:
         """Block until the command completes (clWaitForEvents with this one event).
 
-        Raises CLError, e.g. ExecStatusErrorForEventsInWaitList if the command failed.
+        ``timeout``: None waits as long as it takes; a number of seconds (int or float,
+        >= 0) waits at most that long and then raises TimeoutError, leaving the command
+        as it is. A timed wait flushes the event's queue if the command is still
+        CL_QUEUED (clFlush, on a helper thread, since some drivers run commands inside it), then
+        waits for a CL_COMPLETE callback (clSetEventCallback, OpenCL 1.1; on 1.0 it polls
+        CL_EVENT_COMMAND_EXECUTION_STATUS), then calls clWaitForEvents, which returns at once.
+        A user event that is never completed makes an untimed wait block forever; use a timeout.
+
+        Raises TimeoutError when the time runs out; CLError, e.g.
+        ExecStatusErrorForEventsInWaitList if the command failed (its status is negative);
+        TypeError / ValueError for a timeout that is not a number >= 0;
+        ReleasedHandleError after release().
         """
-        checked.clWaitForEvents(1, ctypes.byref(self.handle))
+        handle = self.handle
+        if timeout is not None:
+            seconds = _check_timeout(timeout)
+            if not _done_within(self, time.monotonic() + seconds):
+                raise TimeoutError(f"{self!r} did not complete within {seconds} s "
+                                   f"(status {_execution_status(handle)})")
+        checked.clWaitForEvents(1, ctypes.byref(handle))
 
     def get_profiling_info(self, param) -> int:
         """A profiling time stamp in nanoseconds (clGetEventProfilingInfo).
@@ -45,16 +198,98 @@ class Event(Handle):
         return (self.get_profiling_info(raw.CL_PROFILING_COMMAND_END)
                 - self.get_profiling_info(raw.CL_PROFILING_COMMAND_START))
 
+    def set_callback(self, callback: Callable[["Event", int], Any],
+                     command_exec_callback_type: int = raw.CL_COMPLETE) -> None:
+        """Call ``callback(event, status)`` when the command reaches a status (clSetEventCallback, OpenCL 1.1).
 
-def wait_for_events(events: Iterable[Event]) -> None:
+        ``command_exec_callback_type``: CL_SUBMITTED, CL_RUNNING or CL_COMPLETE. The
+        callback runs once, when the command reaches that status or a later one, or fails
+        (then ``status`` is the negative error code, e.g. for CL_COMPLETE callbacks);
+        ``event`` is a new, retained wrapper of the same ``cl_event`` and class (``==`` this one),
+        ``status`` an int. It may run on a driver thread, or at once on this thread if the
+        status is already reached; it must not block or call blocking OpenCL functions.
+        Drivers differ: PoCL 3.1 calls no callback of a command that fails (negative status),
+        and none for CL_RUNNING of a user event; such callables stay registered.
+        The callable is kept alive until it has run. An exception raised inside it goes to
+        ``sys.unraisablehook``. Several callbacks per status may be set.
+
+        Raises TypeError if ``callback`` is not callable, ValueError for another
+        callback type, FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
+        CLError from the driver (InvalidEvent, InvalidValue), ReleasedHandleError after release().
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        if command_exec_callback_type not in CALLBACK_TYPES:
+            raise ValueError("command_exec_callback_type must be CL_SUBMITTED, CL_RUNNING or CL_COMPLETE, "
+                             f"got {command_exec_callback_type!r}")
+        handle = self.handle
+        _gate.require("clSetEventCallback", self.context.devices)
+        key = _callbacks.register(_EventCallback(callback, type(self)), once=True)
+        try:
+            checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
+        except BaseException:
+            _callbacks.forget(key)
+            raise
+
+    def set_user_event_status(self, execution_status: int) -> None:
+        """Complete a user event, or fail it (clSetUserEventStatus, OpenCL 1.1).
+
+        ``execution_status``: CL_COMPLETE (0), or a negative int (an error code of the
+        caller's choice): commands waiting on the event then fail and clWaitForEvents on
+        them raises ExecStatusErrorForEventsInWaitList. The status can be set once.
+        :meth:`UserEvent.set_status` is the same call.
+
+        Raises TypeError for a non-int, ValueError for a positive status,
+        FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
+        CLError: InvalidEvent if this is not a user event, InvalidOperation if the
+        status was already set; ReleasedHandleError after release().
+        """
+        if isinstance(execution_status, bool) or not isinstance(execution_status, int):
+            raise TypeError(f"execution_status must be an int, got {type(execution_status).__name__}")
+        if execution_status > raw.CL_COMPLETE:
+            raise ValueError(f"execution_status must be CL_COMPLETE (0) or a negative error code, "
+                             f"got {execution_status}")
+        handle = self.handle
+        _gate.require("clSetUserEventStatus", self.context.devices)
+        checked.clSetUserEventStatus(handle, execution_status)
+
+
+class UserEvent(Event):
+    """A user event (``cl_event`` of command type CL_COMMAND_USER), made by
+    ``Context.create_user_event()`` (clCreateUserEvent).
+
+    It starts CL_SUBMITTED; the host completes it with :meth:`set_status` (CL_COMPLETE) or
+    fails it with a negative status. Commands with it in their ``wait_for`` wait until then.
+    Release a user event only after setting its status: commands waiting on an event
+    that never completes never run.
+    """
+
+    __slots__ = ()
+
+    def set_status(self, execution_status: int) -> None:
+        """Alias of :meth:`Event.set_user_event_status` (clSetUserEventStatus)."""
+        self.set_user_event_status(execution_status)
+
+
+def wait_for_events(events: Iterable[Event], timeout: Optional[float] = None) -> None:
     """Block until all ``events`` complete (clWaitForEvents). An empty sequence returns at once.
 
+    ``timeout``: None, or at most this many seconds for all of them together (see
+    :meth:`Event.wait`); TimeoutError when it runs out.
     Raises TypeError for non-Event items, CLError from the driver (InvalidEvent,
     InvalidContext when events belong to different contexts, ExecStatusErrorForEventsInWaitList).
     """
+    events = list(events)
     n, array = handle_array(events, Event, "events")
-    if n:
-        checked.clWaitForEvents(n, array)
+    if not n:
+        return
+    if timeout is not None:
+        seconds = _check_timeout(timeout)
+        deadline = time.monotonic() + seconds
+        for event in events:
+            if not _done_within(event, deadline):
+                raise TimeoutError(f"{event!r} did not complete within {seconds} s")
+    checked.clWaitForEvents(n, array)
 
 
 def wait_list(wait_for: Sequence[Event]) -> Tuple[int, Any]:
@@ -67,9 +302,76 @@ def wait_list(wait_for: Sequence[Event]) -> Tuple[int, Any]:
 class _ContextEvents:
     """Context methods that create events (user events)."""
 
+    def create_user_event(self) -> UserEvent:
+        """A new user event of this context, status CL_SUBMITTED (clCreateUserEvent, OpenCL 1.1).
+
+        Complete it with ``set_status(CL_COMPLETE)`` (clSetUserEventStatus).
+        Raises FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
+        CLError (InvalidContext, OutOfHostMemory), ReleasedHandleError after release().
+        """
+        handle = self.handle
+        _gate.require("clCreateUserEvent", self.devices)
+        return UserEvent.from_handle(checked.clCreateUserEvent(handle), retain=False)
+
+
+def _uses_1_1_commands(queue) -> bool:
+    return queue.device.version_tuple < (1, 2)
+
 
 class _QueueEvents:
     """CommandQueue methods for markers, barriers and waiting on events."""
+
+    def enqueue_marker_with_wait_list(self, wait_for: Sequence[Event] = ()) -> Event:
+        """A marker command: its event completes when the ``wait_for`` events have, or, with an
+        empty ``wait_for``, when all commands enqueued before it have
+        (clEnqueueMarkerWithWaitList, OpenCL 1.2). Later commands do not wait for it.
+
+        On a device older than 1.2: clEnqueueWaitForEvents(``wait_for``) if any, then
+        clEnqueueMarker. There the wait also holds back later commands of the queue, and
+        the marker follows all earlier commands (as an in-order queue does anyway).
+        Returns the marker's Event (command type CL_COMMAND_MARKER).
+        Raises TypeError for non-Event items, CLError (InvalidCommandQueue,
+        InvalidEventWaitList, InvalidContext for events of another context).
+        """
+        n, events = wait_list(wait_for)
+        event = raw.cl_event()
+        if _uses_1_1_commands(self):
+            if n:
+                checked.clEnqueueWaitForEvents(self.handle, n, events)
+            checked.clEnqueueMarker(self.handle, ctypes.byref(event))
+        else:
+            checked.clEnqueueMarkerWithWaitList(self.handle, n, events, ctypes.byref(event))
+        return Event.from_handle(event, retain=False)
+
+    def enqueue_barrier_with_wait_list(self, wait_for: Sequence[Event] = ()) -> Event:
+        """A barrier: commands enqueued after it wait until the ``wait_for`` events, or, with an
+        empty ``wait_for``, all commands enqueued before it, complete
+        (clEnqueueBarrierWithWaitList, OpenCL 1.2). Use it to order an out-of-order queue.
+
+        On a device older than 1.2: clEnqueueWaitForEvents(``wait_for``), or clEnqueueBarrier
+        when ``wait_for`` is empty, then clEnqueueMarker for the returned event (which then
+        completes when all earlier commands have).
+        Returns the barrier's Event (CL_COMMAND_BARRIER; CL_COMMAND_MARKER on the 1.1 path).
+        Raises TypeError for non-Event items, CLError (InvalidCommandQueue,
+        InvalidEventWaitList, InvalidContext for events of another context).
+        """
+        n, events = wait_list(wait_for)
+        event = raw.cl_event()
+        if _uses_1_1_commands(self):
+            if n:
+                checked.clEnqueueWaitForEvents(self.handle, n, events)
+            else:
+                checked.clEnqueueBarrier(self.handle)
+            checked.clEnqueueMarker(self.handle, ctypes.byref(event))
+        else:
+            checked.clEnqueueBarrierWithWaitList(self.handle, n, events, ctypes.byref(event))
+        return Event.from_handle(event, retain=False)
+
+
+# Both check the device version themselves (the 1.1 path must stay reachable on old devices):
+# _gate.install() leaves alone a function whose __gated__ already names its C function.
+_QueueEvents.enqueue_marker_with_wait_list.__gated__ = "clEnqueueMarkerWithWaitList"
+_QueueEvents.enqueue_barrier_with_wait_list.__gated__ = "clEnqueueBarrierWithWaitList"
 
 
 def pin_until_complete(event: Event, *objects: Any) -> None:
@@ -82,4 +384,4 @@ def pinned_count() -> int:
     return _pins.count()
 
 
-__all__ = ["Event", "wait_for_events", "pin_until_complete", "pinned_count"]
+__all__ = ["Event", "UserEvent", "wait_for_events", "pin_until_complete", "pinned_count", "CALLBACK_TYPES"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import List, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 from . import checked, raw
 from . import _gate
@@ -54,6 +54,40 @@ class Platform(Handle):
                                            f"the platform reports {self.get_info(raw.CL_PLATFORM_VERSION)!r}")
         checked.clUnloadPlatformCompiler(self.handle)
 
+    def get_extension_function(self, name: str, checked: bool = True):
+        """The typed function of extension function ``name`` on this platform
+        (clGetExtensionFunctionAddressForPlatform, OpenCL 1.2).
+
+        ``name``: a C name from ``cl_ext.h``, ``cl_gl.h`` or ``cl_egl.h``, e.g.
+        ``'clCreateCommandBufferKHR'``. ``checked=True`` returns the
+        :mod:`opencl_raw.checked` variant (raises CLError, drops ``errcode_ret``),
+        ``checked=False`` the :mod:`opencl_raw.raw` one (C semantics); both take ctypes
+        arguments as in C. The extension is available when the platform or any of its
+        devices lists it (CL_PLATFORM_EXTENSIONS, CL_DEVICE_EXTENSIONS); the result is
+        cached per platform.
+        Raises TypeError for a non-str name; KeyError for a name not in the headers;
+        ValueError for a core function (use opencl_raw.checked); FunctionUnavailableError
+        naming the extension when nothing lists it (checked before the driver is asked;
+        the version gate's opt-out skips this check) or when the platform returns NULL.
+        """
+        from . import checked as checked_layer
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
+        proto = raw.FUNCTIONS.get(name)
+        if proto is None:
+            raise KeyError(f"{name!r} is not a function of the OpenCL headers")
+        if proto.extension is None:
+            raise ValueError(f"{name} is a core function ({proto.requirement}): call opencl_raw.checked.{name}")
+        self.handle  # raises ReleasedHandleError after release()
+        _gate.require_platform(name, self)
+        _gate.require_platform("clGetExtensionFunctionAddressForPlatform", self)
+        key = (self._value, name, bool(checked))
+        function = _extension_functions.get(key)
+        if function is None:
+            layer = checked_layer if checked else raw
+            function = _extension_functions[key] = layer.get_extension_function(self.handle, name)
+        return function
+
     @property
     def version_tuple(self) -> Tuple[int, int]:
         """(major, minor) from CL_PLATFORM_VERSION, e.g. (3, 0) (cached)."""
@@ -92,6 +126,94 @@ class Device(Handle):
         """(major, minor) from CL_DEVICE_VERSION, e.g. (1, 2) (cached)."""
         self.handle  # raises ReleasedHandleError after release()
         return _gate.device_version(self)
+
+    def create_sub_devices(self, properties: Sequence[int]) -> List["Device"]:
+        """Partition this device into sub-devices (clCreateSubDevices, OpenCL 1.2).
+
+        ``properties``: a flat list, the C property list without its terminators
+        (both are added): ``[CL_DEVICE_PARTITION_EQUALLY, n]`` (as many sub-devices of ``n``
+        compute units each as fit), ``[CL_DEVICE_PARTITION_BY_COUNTS, c1, c2, ...]`` (one
+        sub-device per count of compute units; CL_DEVICE_PARTITION_BY_COUNTS_LIST_END is
+        added) or ``[CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN, domain]`` (a
+        CL_DEVICE_AFFINITY_DOMAIN_* bit). A complete C list (with its terminators) is accepted too.
+        Supported schemes: CL_DEVICE_PARTITION_PROPERTIES and CL_DEVICE_PARTITION_AFFINITY_DOMAIN.
+        Returns the sub-devices as Device objects, each owning one reference (release()
+        gives it back); their CL_DEVICE_PARENT_DEVICE is this device.
+        Raises TypeError for non-int items, ValueError for an unknown scheme or counts <= 0,
+        FunctionUnavailableError before OpenCL 1.2 (the version gate), CLError
+        (InvalidValue for an unsupported scheme, DevicePartitionFailed,
+        InvalidDevicePartitionCount when the counts exceed the compute units).
+        """
+        flat = _partition_list(properties)
+        _gate.require("clCreateSubDevices", [self])
+        array = (raw.cl_device_partition_property * len(flat))(*flat)
+        n = raw.cl_uint()
+        checked.clCreateSubDevices(self.handle, array, 0, None, ctypes.byref(n))
+        ids = (raw.cl_device_id * n.value)()
+        checked.clCreateSubDevices(self.handle, array, n.value, ids, None)
+        return [Device.from_handle(h, retain=False) for h in ids]
+
+    def get_host_timer(self) -> int:
+        """The host clock now, in nanoseconds, as the device's timer base sees it (clGetHostTimer, OpenCL 2.1).
+
+        Comparable with the host value of :meth:`get_device_and_host_timer`.
+        Raises FunctionUnavailableError before OpenCL 2.1 (the version gate, e.g. Oclgrind),
+        CLError: InvalidOperation where the platform has no host timer
+        (CL_PLATFORM_HOST_TIMER_RESOLUTION 0, e.g. PoCL 3.1), InvalidDevice.
+        """
+        _gate.require("clGetHostTimer", [self])
+        host = raw.cl_ulong()
+        checked.clGetHostTimer(self.handle, ctypes.byref(host))
+        return host.value
+
+    def get_device_and_host_timer(self) -> Tuple[int, int]:
+        """(device timestamp, host timestamp) in nanoseconds, taken together
+        (clGetDeviceAndHostTimer, OpenCL 2.1).
+
+        The device value is on the clock of the profiling times (Event.get_profiling_info).
+        Raises FunctionUnavailableError before OpenCL 2.1 (the version gate),
+        CLError: InvalidOperation where the platform has no host timer (e.g. PoCL 3.1),
+        InvalidDevice.
+        """
+        _gate.require("clGetDeviceAndHostTimer", [self])
+        device, host = raw.cl_ulong(), raw.cl_ulong()
+        checked.clGetDeviceAndHostTimer(self.handle, ctypes.byref(device), ctypes.byref(host))
+        return device.value, host.value
+
+
+def _partition_list(properties: Sequence[int]) -> List[int]:
+    """The zero-terminated clCreateSubDevices property list for a flat list (see create_sub_devices)."""
+    try:
+        items = list(properties)
+    except TypeError:
+        raise TypeError(f"properties must be a list such as [CL_DEVICE_PARTITION_EQUALLY, 1], "
+                        f"got {type(properties).__name__}") from None
+    if len(items) == 2 and isinstance(items[1], (list, tuple)):
+        items = [items[0], *items[1]]                    # [BY_COUNTS, [c1, c2]]
+    for item in items:
+        if not isinstance(item, int) or isinstance(item, bool):
+            raise TypeError(f"partition properties must be ints, got {item!r}")
+    if not items:
+        raise ValueError("properties is empty; e.g. [CL_DEVICE_PARTITION_EQUALLY, 1]")
+    kind, rest = items[0], items[1:]
+    if kind == raw.CL_DEVICE_PARTITION_BY_COUNTS:
+        if rest[-2:] == [raw.CL_DEVICE_PARTITION_BY_COUNTS_LIST_END, 0]:
+            rest = rest[:-2]
+        elif rest[-1:] == [raw.CL_DEVICE_PARTITION_BY_COUNTS_LIST_END]:
+            rest = rest[:-1]
+        if not rest or any(count <= 0 for count in rest):
+            raise ValueError(f"CL_DEVICE_PARTITION_BY_COUNTS needs one or more counts > 0, got {rest}")
+        return [kind, *rest, raw.CL_DEVICE_PARTITION_BY_COUNTS_LIST_END, 0]
+    if kind in (raw.CL_DEVICE_PARTITION_EQUALLY, raw.CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN):
+        if len(rest) == 2 and rest[1] == 0:
+            rest = rest[:1]
+        if len(rest) != 1 or rest[0] <= 0:
+            what = "compute units per sub-device" if kind == raw.CL_DEVICE_PARTITION_EQUALLY else \
+                "a CL_DEVICE_AFFINITY_DOMAIN_* value"
+            raise ValueError(f"partition {kind:#x} takes one value > 0 ({what}), got {rest}")
+        return [kind, rest[0], 0]
+    raise ValueError(f"unknown partition scheme {kind:#x}: use CL_DEVICE_PARTITION_EQUALLY, "
+                     "CL_DEVICE_PARTITION_BY_COUNTS or CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN")
 
 
 def _is_sub_device(handle) -> bool:
@@ -159,6 +281,9 @@ def select_device(platform: Union[int, str, None] = None, device: Union[int, str
     devices = chosen.get_device_ids()
     return _select(devices, device, "device", lambda d: d.get_info(raw.CL_DEVICE_NAME))
 
+
+_extension_functions: dict = {}  # (platform handle value, name, checked) -> typed function
+_gate.install(Platform, Device)  # the version gate on the methods that naming.METHODS lists
 
 __all__ = ["Platform", "Device", "get_platform_ids", "get_platforms", "select_device"]
 

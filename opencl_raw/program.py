@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ctypes
+import re
+import struct
 import sys
-from typing import Any, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import _gate, checked, raw
+from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, encode, handle_array
-from .errors import CLError
+from .errors import CLError, FunctionUnavailableError, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable
 from .event import Event, wait_list
 from .memory import MemObject
 from .platform import Device
@@ -20,9 +22,56 @@ def _rekey_logs(exc: CLError) -> None:
                           for k, v in exc.build_logs.items()}
 
 
+# --------------------------------------------------------------------------- #
+# Callbacks given to the driver (one trampoline each, user_data is a _callbacks key)
+# --------------------------------------------------------------------------- #
+
+def _notify_args(program, user_data):
+    value = program.value if isinstance(program, ctypes.c_void_p) else program
+    return user_data, (Program.from_handle(value, retain=True) if value else None,)
+
+
+_build_notify = _callbacks.trampoline(raw.clBuildProgram_pfn_notify, _notify_args)
+_compile_notify = _callbacks.trampoline(raw.clCompileProgram_pfn_notify, _notify_args)
+_link_notify = _callbacks.trampoline(raw.clLinkProgram_pfn_notify, _notify_args)
+_release_notify = _callbacks.trampoline(raw.clSetProgramReleaseCallback_pfn_notify,
+                                        lambda program, user_data: (user_data, ()))
+# The argument block of a native kernel starts with its _callbacks key (see enqueue_native_kernel).
+_native_kernel = _callbacks.trampoline(
+    raw.clEnqueueNativeKernel_user_func,
+    lambda address: (ctypes.c_uint64.from_address(address).value, (address,)) if address else (None, ()))
+
+
+def _notify(callback: Optional[Callable], trampoline) -> Tuple[Optional[int], Any]:
+    """(user_data key or None, C callback or None) for an optional Python callback."""
+    if callback is None:
+        return None, None
+    return _callbacks.register(callback, once=True), trampoline
+
+
+def _call_with_notify(function: Callable, key: Optional[int], *args):
+    """Call a checked build/compile/link function; the callback entry is dropped if the call fails
+    (it has then either run already, as on PoCL, or will never run)."""
+    try:
+        return function(*args)
+    except BaseException:
+        if key is not None:
+            _callbacks.forget(key)
+        raise
+
+
+def _build_status_of(program_value: int, device_value: int) -> int:
+    status = raw.cl_build_status()
+    if raw.clGetProgramBuildInfo(program_value, device_value, raw.CL_PROGRAM_BUILD_STATUS, ctypes.sizeof(status),
+                                 ctypes.byref(status), None):
+        return raw.CL_BUILD_NONE
+    return status.value
+
+
 class Program(Handle):
     """An OpenCL program (``cl_program``), made by ``Context.create_program_with_source``,
-    ``create_program_with_binary``, ``create_program_with_il`` or ``link_program``.
+    ``create_program_with_binary``, ``create_program_with_il``,
+    ``create_program_with_built_in_kernels`` or ``link_program``.
 
     Info: ``get_info(param)`` (clGetProgramInfo), attributes such as ``.source``,
     ``.binaries`` (list of bytes), ``.kernel_names``, ``.devices``; per device,
@@ -35,37 +84,53 @@ class Program(Handle):
     _info_group, _info_function = "Program", "clGetProgramInfo"
     _attr_prefixes = ("CL_PROGRAM_",)
 
-    def build(self, options: str = "", devices: Optional[Sequence[Device]] = None) -> "Program":
+    def build(self, options: str = "", devices: Optional[Sequence[Device]] = None,
+              callback: Optional[Callable[["Program"], Any]] = None) -> "Program":
         """Compile and link for ``devices`` (default: all of the program's) (clBuildProgram).
 
-        ``options``: build options, e.g. ``"-cl-std=CL1.2 -DN=4"``. Returns self.
-        Raises CLError; BuildProgramFailure carries ``.build_logs`` (Device -> log)
-        and shows them in ``str()``; InvalidBuildOptions for bad options.
+        ``options``: build options (str), e.g. ``"-cl-std=CL1.2 -DN=4 -cl-kernel-arg-info"``.
+        ``callback(program)``: called by the driver when the build is done (successful or
+        not), possibly on a driver thread; with a callback the driver may return at once and
+        build in the background, so wait for the callback before using the program (PoCL
+        builds synchronously and calls it before returning). An exception in the callback
+        goes to ``sys.unraisablehook``. Returns self.
+        Raises TypeError for a bad options/devices/callback type; CLError:
+        BuildProgramFailure carries ``.build_logs`` (Device -> log) and shows them in
+        ``str()``, InvalidBuildOptions for bad options, InvalidOperation while a build is
+        in progress. When the call raises, the callback has run already or never will.
         """
         n, array = handle_array(devices or (), Device, "devices")
+        text = encode(options, "options")
+        key, notify = _notify(callback, _build_notify)
         try:
-            checked.clBuildProgram(self.handle, n, array, encode(options, "options"), None, None)
+            _call_with_notify(checked.clBuildProgram, key, self.handle, n, array, text, notify, key)
         except CLError as exc:
             _rekey_logs(exc)
             raise
         return self
 
     def compile(self, options: str = "", devices: Optional[Sequence[Device]] = None,
-                headers: Optional[Mapping[str, "Program"]] = None) -> "Program":
+                headers: Optional[Mapping[str, "Program"]] = None,
+                callback: Optional[Callable[["Program"], Any]] = None) -> "Program":
         """Compile without linking (clCompileProgram, OpenCL 1.2). Returns self.
 
-        ``headers`` maps include names (as written in ``#include "name"``) to programs
-        made from the header sources. Link with ``Context.link_program``.
-        Raises CLError; CompileProgramFailure carries ``.build_logs`` (Device -> log).
+        ``headers`` maps include names (as written in ``#include "name.h"``) to programs
+        made from the header sources with ``create_program_with_source``; the compiler
+        reads them instead of files. ``callback(program)`` as in :meth:`build`.
+        Link with ``Context.link_program``.
+        Raises TypeError for bad types; CLError: CompileProgramFailure carries
+        ``.build_logs`` (Device -> log), InvalidCompilerOptions for bad options;
+        FunctionUnavailableError on a device older than 1.2 (the version gate).
         """
         n, array = handle_array(devices or (), Device, "devices")
         headers = dict(headers or {})
         nh, header_array = handle_array(headers.values(), Program, "headers")
         names = (ctypes.c_char_p * nh)(*[encode(k, "header name") for k in headers]) if nh else None
-        _gate.require("clCompileProgram", devices or self.get_info(raw.CL_PROGRAM_DEVICES))
+        text = encode(options, "options")
+        key, notify = _notify(callback, _compile_notify)
         try:
-            checked.clCompileProgram(self.handle, n, array, encode(options, "options"), nh, header_array, names,
-                                     None, None)
+            _call_with_notify(checked.clCompileProgram, key, self.handle, n, array, text, nh, header_array, names,
+                              notify, key)
         except CLError as exc:
             _rekey_logs(exc)
             raise
@@ -73,7 +138,8 @@ class Program(Handle):
 
     def get_build_info(self, device: Device, param) -> Any:
         """Typed build info for one device (clGetProgramBuildInfo), e.g. CL_PROGRAM_BUILD_LOG (str),
-        CL_PROGRAM_BUILD_STATUS (BuildStatus). Raises CLError (InvalidDevice, InvalidValue)."""
+        CL_PROGRAM_BUILD_STATUS (BuildStatus), CL_PROGRAM_BINARY_TYPE (ProgramBinaryType).
+        Raises TypeError for a non-Device, CLError (InvalidDevice, InvalidValue)."""
         from . import _info
         if not isinstance(device, Device):
             raise TypeError(f"device must be a Device, got {type(device).__name__}")
@@ -82,19 +148,65 @@ class Program(Handle):
     def create_kernel(self, name: str) -> "Kernel":
         """The kernel function ``name`` of this built program (clCreateKernel).
 
-        Raises CLError: InvalidKernelName if there is no such kernel,
-        InvalidProgramExecutable if the program is not built.
+        Raises TypeError for a non-str name; CLError: InvalidKernelName if there is no
+        such kernel, InvalidProgramExecutable if the program is not built.
         """
         handle = checked.clCreateKernel(self.handle, encode(name, "kernel name"))
         return Kernel.from_handle(handle, retain=False)
 
     def create_kernels_in_program(self) -> List["Kernel"]:
-        """One kernel object per kernel function of the program (clCreateKernelsInProgram)."""
+        """One kernel object per kernel function of the program (clCreateKernelsInProgram).
+
+        Raises CLError: InvalidProgramExecutable if the program is not built.
+        """
         n = raw.cl_uint()
         checked.clCreateKernelsInProgram(self.handle, 0, None, ctypes.byref(n))
         handles = (raw.cl_kernel * n.value)()
         checked.clCreateKernelsInProgram(self.handle, n.value, handles, None)
         return [Kernel.from_handle(h, retain=False) for h in handles]
+
+    def set_specialization_constant(self, spec_id: int, value: Any) -> None:
+        """Set SPIR-V specialization constant ``spec_id`` before building
+        (clSetProgramSpecializationConstant, OpenCL 2.2).
+
+        ``value``: a numpy scalar or ctypes value of the constant's width
+        (``numpy.int32(7)``, ``raw.cl_float(0.5)``), ``bytes``, or a Python bool (a boolean
+        constant, 1 byte); a bare int or float raises TypeError (its width is unknown).
+        Only programs made from IL (``create_program_with_il``) have specialization
+        constants: for any other program the binding raises InvalidProgram itself,
+        before the driver (PoCL 3.1 aborts the process on an unbuilt source program).
+        Raises TypeError/ValueError for a bad spec_id or value; CLError from the driver
+        (InvalidSpecId, InvalidValue for a wrong size); FunctionUnavailableError on a
+        device older than 2.2 (the version gate).
+        """
+        if not isinstance(spec_id, int) or isinstance(spec_id, bool):
+            raise TypeError(f"spec_id must be an int, got {type(spec_id).__name__}")
+        if not 0 <= spec_id <= 0xFFFFFFFF:
+            raise ValueError(f"spec_id must be a cl_uint, got {spec_id}")
+        if isinstance(value, bool):
+            data = bytes([int(value)])
+        else:
+            data = _sized_bytes(value, "specialization constant value")
+        size = ctypes.c_size_t()
+        status = raw.clGetProgramInfo(self.handle, raw.CL_PROGRAM_IL, 0, None, ctypes.byref(size))
+        if status or not size.value:
+            raise InvalidProgram(None, "clSetProgramSpecializationConstant",
+                                 "the program was not created from IL (CL_PROGRAM_IL is empty); "
+                                 "refused before the driver")
+        checked.clSetProgramSpecializationConstant(self.handle, spec_id, len(data), data)
+
+    def set_release_callback(self, callback: Callable[[], Any]) -> None:
+        """Have ``callback()`` called when the program is destroyed, after its global
+        destructors ran (clSetProgramReleaseCallback, OpenCL 2.2, deprecated by 3.0).
+
+        The callback takes no argument (the program is gone) and may run on a driver
+        thread; an exception in it goes to ``sys.unraisablehook``.
+        Raises TypeError for a non-callable; CLError: InvalidOperation where the driver
+        does not support it (PoCL 3.1, Oclgrind with the gate off; the 3.0 specification
+        allows that); FunctionUnavailableError on a device older than 2.2 (the version gate).
+        """
+        key = _callbacks.register(callback, once=True)
+        _call_with_notify(checked.clSetProgramReleaseCallback, key, self.handle, _release_notify, key)
 
 
 class LocalMemory:
@@ -115,15 +227,37 @@ _CTYPES_DATA = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Arra
 _MEM_SIZE = ctypes.sizeof(raw.cl_mem)
 
 
+def _sized_bytes(value: Any, what: str) -> bytes:
+    """The bytes of a value with a known width: numpy scalar, ctypes instance or non-empty bytes."""
+    if isinstance(value, _CTYPES_DATA):
+        return ctypes.string_at(ctypes.addressof(value), ctypes.sizeof(value))
+    if isinstance(value, (bytes, bytearray)):
+        if not value:
+            raise ValueError(f"{what}: empty bytes")
+        return bytes(value)
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
+        return value.tobytes()
+    if isinstance(value, (bool, int, float)):
+        raise TypeError(f"{what}: a Python {type(value).__name__} has no OpenCL width; give one, "
+                        f"e.g. numpy.int32({value!r}) or opencl_raw.raw.cl_float({value!r})")
+    raise TypeError(f"{what}: unsupported type {type(value).__name__} (use a numpy scalar, a ctypes value or bytes)")
+
+
 def kernel_arg(value: Any, index: int):
     """(size in bytes, value pointer) for clSetKernelArg from a Python kernel argument.
 
-    Accepted: memory objects, None (a NULL cl_mem), LocalMemory, numpy scalars,
+    Accepted: memory objects, samplers (a ``cl_sampler`` for a ``sampler_t`` parameter),
+    None (a NULL cl_mem), LocalMemory, numpy scalars,
     ctypes instances (``cl_int(3)``, ``cl_float4(...)``) and ``bytes``. A bare int,
-    float or bool raises TypeError: its width is unknown.
+    float or bool raises TypeError: its width is unknown (``Kernel.set_arg`` converts
+    them when the kernel's argument types are known).
     """
     if isinstance(value, MemObject):
         return _MEM_SIZE, ctypes.byref(value.handle)
+    from .sampler import Sampler
+    if isinstance(value, Sampler):
+        return ctypes.sizeof(raw.cl_sampler), ctypes.byref(value.handle)
     if value is None:
         return _MEM_SIZE, None
     if isinstance(value, LocalMemory):
@@ -142,9 +276,75 @@ def kernel_arg(value: Any, index: int):
         example = "numpy.float32({0!r}) or opencl_raw.raw.cl_double({0!r})" if isinstance(value, float) else \
             "numpy.int32({0!r}), numpy.uint64({0!r}) or opencl_raw.raw.cl_int({0!r})"
         raise TypeError(f"kernel argument {index}: a Python {type(value).__name__} has no OpenCL width; "
-                        f"give one, e.g. {example.format(value)}")
+                        f"give one, e.g. {example.format(value)} (or build with -cl-kernel-arg-info so that "
+                        "set_arg knows the argument's type)")
     raise TypeError(f"kernel argument {index}: unsupported type {type(value).__name__} (use a memory object, "
                     "None, LocalMemory, a numpy scalar, a ctypes value or bytes)")
+
+
+# OpenCL C scalar type name -> struct format (the C type's width; integers are range checked)
+_SCALAR_FORMATS = {
+    "char": "b", "signed char": "b", "uchar": "B", "unsigned char": "B",
+    "short": "h", "signed short": "h", "ushort": "H", "unsigned short": "H",
+    "int": "i", "signed int": "i", "uint": "I", "unsigned int": "I", "unsigned": "I",
+    "long": "q", "signed long": "q", "ulong": "Q", "unsigned long": "Q",
+    "half": "e", "float": "f", "double": "d",
+}
+# types whose width is the device's CL_DEVICE_ADDRESS_BITS: name -> signed
+_ADDRESS_TYPES = {"size_t": False, "uintptr_t": False, "ptrdiff_t": True, "intptr_t": True}
+_VECTOR = re.compile(r"^([a-z]+)(2|3|4|8|16)$")
+
+
+def _scalar_format(type_name: str, address_bits: Optional[int]) -> Optional[str]:
+    if type_name in _SCALAR_FORMATS:
+        return _SCALAR_FORMATS[type_name]
+    if type_name in _ADDRESS_TYPES and address_bits in (32, 64):
+        code = "i" if address_bits == 32 else "q"
+        return code if _ADDRESS_TYPES[type_name] else code.upper()
+    return None
+
+
+def _pack_scalar(fmt: str, value: Any, type_name: str, index: int) -> bytes:
+    if fmt in "efd":
+        if not isinstance(value, (int, float)):
+            raise TypeError(f"kernel argument {index} ({type_name}): expected a number, got {type(value).__name__}")
+    elif isinstance(value, float):
+        raise TypeError(f"kernel argument {index} ({type_name}): a Python float would be truncated; "
+                        f"give an int or a numpy value")
+    elif not isinstance(value, int):
+        raise TypeError(f"kernel argument {index} ({type_name}): expected an int, got {type(value).__name__}")
+    else:
+        bits = struct.calcsize(fmt) * 8
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if fmt.islower() else (0, (1 << bits) - 1)
+        if not low <= value <= high:
+            raise ValueError(f"kernel argument {index} ({type_name}): {value} is outside [{low}, {high}]")
+    try:
+        return struct.pack("=" + fmt, value)
+    except (OverflowError, struct.error) as exc:
+        raise ValueError(f"kernel argument {index} ({type_name}): {value!r} does not fit: {exc}") from None
+
+
+def _python_arg(type_name: str, value: Any, address_bits: Optional[int], index: int) -> Optional[bytes]:
+    """The bytes of a Python number (or a tuple/list for a vector type) for an argument of
+    OpenCL C type ``type_name``; None when the type takes no Python number."""
+    fmt = _scalar_format(type_name, address_bits)
+    if fmt is not None:
+        if isinstance(value, (tuple, list)):
+            return None
+        return _pack_scalar(fmt, value, type_name, index)
+    match = _VECTOR.match(type_name)
+    if match and match.group(1) in _SCALAR_FORMATS and isinstance(value, (tuple, list)):
+        fmt, width = _SCALAR_FORMATS[match.group(1)], int(match.group(2))
+        if len(value) != width:
+            raise ValueError(f"kernel argument {index} ({type_name}): needs {width} values, got {len(value)}")
+        data = b"".join(_pack_scalar(fmt, v, type_name, index) for v in value)
+        if width == 3:  # a 3-vector occupies a 4-vector
+            data += bytes(struct.calcsize(fmt))
+        return data
+    return None
+
+
+_NOT_QUERIED = object()
 
 
 class Kernel(Handle):
@@ -152,11 +352,13 @@ class Kernel(Handle):
 
     Arguments: :meth:`set_arg`, :meth:`set_args`. Info: ``get_info(param)``
     (clGetKernelInfo), attributes such as ``.function_name`` and ``.num_args``;
-    per device, :meth:`get_work_group_info`. Setting arguments of one kernel from
-    several threads at once is not safe (the OpenCL rule); use a kernel per thread.
+    per device, :meth:`get_work_group_info` and :meth:`get_sub_group_info`; per
+    argument, :meth:`get_arg_info` and :attr:`arg_types`. Setting arguments of one
+    kernel from several threads at once is not safe (the OpenCL rule); use a kernel
+    per thread, e.g. from :meth:`clone`.
     """
 
-    __slots__ = ()
+    __slots__ = ("_arg_types_cache",)
     _ctype = raw.cl_kernel
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
     _info_group, _info_function = "Kernel", "clGetKernelInfo"
@@ -165,9 +367,20 @@ class Kernel(Handle):
     def set_arg(self, index: int, value: Any) -> None:
         """Set argument ``index`` (clSetKernelArg); see :func:`kernel_arg` for accepted values.
 
-        Raises TypeError for values without a known width, CLError from the driver
+        A plain Python int or float (or a tuple for a vector type such as ``float4``) is
+        converted to the argument's C type when the kernel's argument types are known,
+        i.e. its program was built with ``-cl-kernel-arg-info`` (CL_KERNEL_ARG_TYPE_NAME):
+        ``int`` -> int32, ``uint`` -> uint32, ``long`` -> int64, ``float`` -> float32,
+        ``double`` -> float64, ``size_t`` -> the device's CL_DEVICE_ADDRESS_BITS, and so on.
+        The types are read once per kernel object.
+        Raises TypeError for values without a known width (or a float for an integer
+        type), ValueError for an int outside the C type's range; CLError from the driver
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
         """
+        if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
+            converted = self._convert_python_arg(index, value)
+            if converted is not None:
+                value = converted
         size, pointer = kernel_arg(value, index)
         try:
             checked.clSetKernelArg(self.handle, index, size, pointer)
@@ -176,22 +389,171 @@ class Kernel(Handle):
             raise
 
     def set_args(self, *values: Any) -> None:
-        """Set arguments 0, 1, ... from ``values`` in order (clSetKernelArg each)."""
+        """Set arguments 0, 1, ... from ``values`` in order (clSetKernelArg each); see :meth:`set_arg`."""
         for index, value in enumerate(values):
             self.set_arg(index, value)
 
+    def _convert_python_arg(self, index: int, value: Any) -> Optional[bytes]:
+        known = self._arg_types_and_bits()
+        if known is None or not isinstance(index, int) or not 0 <= index < len(known[0]):
+            return None
+        types, bits = known
+        return _python_arg(types[index], value, bits, index)
+
+    def _arg_types_and_bits(self):
+        """(type names, address bits or None), or None when the driver has no argument info. Cached."""
+        cached = getattr(self, "_arg_types_cache", _NOT_QUERIED)
+        if cached is _NOT_QUERIED:
+            try:
+                types = tuple(self.get_arg_info(i, raw.CL_KERNEL_ARG_TYPE_NAME).strip()
+                              for i in range(self.get_info(raw.CL_KERNEL_NUM_ARGS)))
+                program = self.get_info(raw.CL_KERNEL_PROGRAM)
+                bits = {d.get_info(raw.CL_DEVICE_ADDRESS_BITS) for d in program.get_info(raw.CL_PROGRAM_DEVICES)}
+                cached = (types, bits.pop() if len(bits) == 1 else None)
+            except (KernelArgInfoNotAvailable, FunctionUnavailableError):
+                cached = None
+            self._arg_types_cache = cached
+        return cached
+
+    @property
+    def arg_types(self) -> Optional[Tuple[str, ...]]:
+        """CL_KERNEL_ARG_TYPE_NAME of every argument, e.g. ``('float*', 'int', 'float4')``,
+        or None when the program was not built with ``-cl-kernel-arg-info`` (cached per
+        kernel object; clGetKernelArgInfo, OpenCL 1.2)."""
+        known = self._arg_types_and_bits()
+        return None if known is None else known[0]
+
+    def get_arg_info(self, index: int, param) -> Any:
+        """Typed info of argument ``index`` (clGetKernelArgInfo, OpenCL 1.2).
+
+        ``param``: CL_KERNEL_ARG_TYPE_NAME (str, e.g. ``'float4'``, ``'int*'``),
+        CL_KERNEL_ARG_NAME (str), CL_KERNEL_ARG_ADDRESS_QUALIFIER
+        (KernelArgAddressQualifier), CL_KERNEL_ARG_ACCESS_QUALIFIER
+        (KernelArgAccessQualifier), CL_KERNEL_ARG_TYPE_QUALIFIER (KernelArgTypeQualifier flags).
+        Raises TypeError/ValueError for a non-int or negative index; CLError:
+        KernelArgInfoNotAvailable unless the program was built with ``-cl-kernel-arg-info``,
+        InvalidArgIndex, InvalidValue for another param; FunctionUnavailableError on a
+        device older than 1.2 (the version gate).
+        """
+        from . import _info
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"index must be an int, got {type(index).__name__}")
+        if index < 0:
+            raise ValueError(f"index must not be negative, got {index}")
+        try:
+            return _info.query("KernelArg", checked.clGetKernelArgInfo, (self.handle, index), param)
+        except KernelArgInfoNotAvailable as exc:
+            exc.detail = "build the program with the option -cl-kernel-arg-info"
+            raise
+
     def get_work_group_info(self, device: Device, param) -> Any:
         """Typed work-group info for ``device`` (clGetKernelWorkGroupInfo), e.g.
-        CL_KERNEL_WORK_GROUP_SIZE (int, work-items), CL_KERNEL_LOCAL_MEM_SIZE (bytes)."""
+        CL_KERNEL_WORK_GROUP_SIZE (int, work-items), CL_KERNEL_LOCAL_MEM_SIZE (bytes),
+        CL_KERNEL_COMPILE_WORK_GROUP_SIZE (tuple of 3 ints).
+        Raises TypeError for a non-Device, CLError (InvalidDevice, InvalidValue)."""
         from . import _info
         if not isinstance(device, Device):
             raise TypeError(f"device must be a Device, got {type(device).__name__}")
         return _info.query("KernelWorkGroup", checked.clGetKernelWorkGroupInfo, (self.handle, device.handle), param)
 
+    def get_sub_group_info(self, device: Device, param, input_value=None) -> Any:
+        """Typed sub-group info for ``device`` (clGetKernelSubGroupInfo, OpenCL 2.1).
+
+        ``param`` and ``input_value``:
+
+        - CL_KERNEL_MAX_SUB_GROUP_SIZE_FOR_NDRANGE, CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE:
+          ``input_value`` is the local work size (int or 1 to 3 ints, work-items); returns an int;
+        - CL_KERNEL_LOCAL_SIZE_FOR_SUB_GROUP_COUNT: ``input_value`` is a sub-group count
+          (int); returns the local size as a tuple of ints (all zeros if none fits);
+        - CL_KERNEL_MAX_NUM_SUB_GROUPS, CL_KERNEL_COMPILE_NUM_SUB_GROUPS: no input; returns an int.
+
+        Raises TypeError for a non-Device or a bad input type, ValueError for a missing or
+        superfluous input; CLError: InvalidOperation where the device has no sub-groups
+        (PoCL 3.1 on CPUs, CL_DEVICE_MAX_NUM_SUB_GROUPS 0), InvalidValue;
+        FunctionUnavailableError on a device older than 2.1 (the version gate).
+        """
+        from . import _info
+        if not isinstance(device, Device):
+            raise TypeError(f"device must be a Device, got {type(device).__name__}")
+        value = _info.param_value(param)
+        name = _info.NAMES["KernelSubGroup"].get(value, hex(value))
+        wants = {raw.CL_KERNEL_MAX_SUB_GROUP_SIZE_FOR_NDRANGE: "local size",
+                 raw.CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE: "local size",
+                 raw.CL_KERNEL_LOCAL_SIZE_FOR_SUB_GROUP_COUNT: "count"}.get(value)
+        if wants == "local size":
+            if input_value is None:
+                raise ValueError(f"{name} needs input_value: the local work size (1 to 3 ints)")
+            data = _work_sizes(input_value, "input_value")
+        elif wants == "count":
+            if not isinstance(input_value, int) or isinstance(input_value, bool):
+                raise TypeError(f"{name} needs input_value: a sub-group count (int), got {input_value!r}")
+            if input_value < 0:
+                raise ValueError(f"input_value must not be negative, got {input_value}")
+            data = ctypes.c_size_t(input_value)
+        else:
+            if input_value is not None:
+                raise ValueError(f"{name} takes no input_value")
+            data = None
+        size = ctypes.sizeof(data) if data is not None else 0
+        pointer = ctypes.byref(data) if data is not None else None
+
+        def query(kernel, dev, param_name, value_size, param_value, size_ret):
+            checked.clGetKernelSubGroupInfo(kernel, dev, param_name, size, pointer, value_size, param_value, size_ret)
+
+        return _info.query("KernelSubGroup", query, (self.handle, device.handle), value)
+
+    def clone(self) -> "Kernel":
+        """A copy of this kernel with the arguments set so far (clCloneKernel, OpenCL 2.1).
+
+        Setting arguments of the copy does not change this kernel, so each thread can
+        have its own. Raises CLError (InvalidKernel, OutOfResources);
+        FunctionUnavailableError on a device older than 2.1 (the version gate).
+        """
+        handle = checked.clCloneKernel(self.handle)
+        copy = Kernel.from_handle(handle, retain=False)
+        cached = getattr(self, "_arg_types_cache", _NOT_QUERIED)
+        if cached is not _NOT_QUERIED:
+            copy._arg_types_cache = cached
+        return copy
+
+    def set_arg_svm_pointer(self, index: int, svm_or_pointer: Any) -> None:
+        """Set argument ``index`` (a global/constant pointer) to SVM memory (clSetKernelArgSVMPointer, OpenCL 2.0).
+
+        ``svm_or_pointer``: an :class:`~opencl_raw.svm.SVMAllocation` (its start), an int
+        address inside one (e.g. ``svm.pointer + 16``), or None (NULL). Keep the allocation
+        alive (not freed) until the kernels using it complete.
+        Raises TypeError for other types or a negative index, ReleasedHandleError for a freed
+        allocation, FunctionUnavailableError before OpenCL 2.0 (the version gate), CLError
+        (InvalidArgIndex, InvalidArgValue).
+        """
+        from .svm import set_arg_svm_pointer
+        set_arg_svm_pointer(self, index, svm_or_pointer)
+
+    def set_exec_info(self, param: int, value: Any) -> None:
+        """Pass extra information for the kernel's next enqueues (clSetKernelExecInfo, OpenCL 2.0).
+
+        ``param``: CL_KERNEL_EXEC_INFO_SVM_PTRS with ``value`` a sequence of SVMAllocations or
+        int addresses that the kernel reaches indirectly (not through its arguments);
+        CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM with a bool; other params take bytes or a
+        ctypes value (passed with its size in bytes).
+        Raises TypeError for other values, FunctionUnavailableError before OpenCL 2.0,
+        CLError (InvalidValue for an unknown param, InvalidOperation if unsupported).
+        """
+        from .svm import set_exec_info
+        set_exec_info(self, param, value)
+
+
+def _is_numpy(value: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.generic)
 
 
 class _ContextPrograms:
     """Context methods that create programs."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _gate.install()  # the Context and every handle class defined by now (see _gate)
 
     def create_program_with_source(self, source: Union[str, bytes, Sequence[Union[str, bytes]]]):
         """A program from OpenCL C source (clCreateProgramWithSource).
@@ -239,11 +601,11 @@ class _ContextPrograms:
         Raises TypeError for non-bytes; CLError from the driver. When no device of the
         context reports an IL (CL_DEVICE_IL_VERSION empty, e.g. PoCL without SPIR-V),
         the driver's error (PoCL: InvalidValue) says so in its detail.
+        FunctionUnavailableError on a device older than 2.1 (the version gate).
         """
         if not isinstance(il, (bytes, bytearray, memoryview)):
             raise TypeError(f"il must be bytes, got {type(il).__name__}")
         data = bytes(il)
-        _gate.require("clCreateProgramWithIL", self.get_info(raw.CL_CONTEXT_DEVICES))
         try:
             handle = checked.clCreateProgramWithIL(self.handle, data, len(data))
         except CLError as exc:
@@ -252,18 +614,66 @@ class _ContextPrograms:
             raise
         return Program.from_handle(handle, retain=False)
 
-    def link_program(self, programs: Sequence, options: str = "", devices: Optional[Sequence[Device]] = None):
-        """Link compiled programs into an executable (clLinkProgram, OpenCL 1.2).
+    def create_program_with_built_in_kernels(self, devices: Sequence[Device], kernel_names: Union[str, Sequence[str]]):
+        """A program of the devices' built-in kernels (clCreateProgramWithBuiltInKernels, OpenCL 1.2).
 
-        ``options``: linker options (str). ``devices`` defaults to all the context's devices.
-        Raises CLError; LinkProgramFailure carries ``.build_logs`` (Device -> log).
+        ``kernel_names``: names from CL_DEVICE_BUILT_IN_KERNELS, as a sequence of str or
+        one ``';'``-separated str. ``devices``: Devices of this context that have them.
+        Raises ValueError for no devices or an empty name; TypeError for bad types; CLError:
+        InvalidValue for a name a device does not list (the detail lists what each
+        device has); FunctionUnavailableError on a device older than 1.2 (the version gate).
+        """
+        n, device_array = handle_array(devices, Device, "devices")
+        if not n:
+            raise ValueError("create_program_with_built_in_kernels needs at least one device")
+        names = kernel_names.split(";") if isinstance(kernel_names, str) else list(kernel_names)
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError(f"kernel_names must hold str, got {type(name).__name__}")
+            if not name.strip() or ";" in name:
+                raise ValueError(f"kernel_names must be non-empty names without ';', got {name!r}")
+        try:
+            handle = checked.clCreateProgramWithBuiltInKernels(self.handle, n, device_array,
+                                                               ";".join(name.strip() for name in names).encode())
+        except CLError as exc:
+            exc.detail = "built-in kernels: " + ", ".join(
+                f"{d.get_info(raw.CL_DEVICE_NAME)!r}: {d.get_info(raw.CL_DEVICE_BUILT_IN_KERNELS)!r}" for d in devices)
+            raise
+        return Program.from_handle(handle, retain=False)
+
+    def link_program(self, programs: Sequence[Program], options: str = "", devices: Optional[Sequence[Device]] = None,
+                     callback: Optional[Callable[[Program], Any]] = None) -> Program:
+        """Link compiled programs and libraries into an executable or a library (clLinkProgram, OpenCL 1.2).
+
+        ``programs``: Programs compiled with :meth:`Program.compile` or libraries made by
+        linking with ``options="-create-library"``. ``options``: linker options (str).
+        ``devices`` defaults to all the context's devices. ``callback(program)`` as in
+        :meth:`Program.build`, with the new program.
+        Raises ValueError for no programs; TypeError for bad types; CLError:
+        LinkProgramFailure carries ``.build_logs`` (Device -> log), InvalidOperation for
+        inputs that are not compiled objects or libraries; a program whose compile failed
+        (build status CL_BUILD_ERROR) or is still in progress is refused with
+        InvalidOperation before the driver (PoCL 3.1 aborts the process linking it);
+        FunctionUnavailableError on a device older than 1.2 (the version gate).
         """
         n, program_array = handle_array(programs, Program, "programs")
         nd, device_array = handle_array(devices or (), Device, "devices")
-        _gate.require("clLinkProgram", devices or self.get_info(raw.CL_CONTEXT_DEVICES))
+        if not n:
+            raise ValueError("link_program needs at least one program")
+        text = encode(options, "options")
+        device_values = [d._value for d in devices] if devices else [d._value for d in self.devices]
+        for i, program in enumerate(programs):
+            for value in device_values:
+                status = _build_status_of(program._value, value)
+                if status in (raw.CL_BUILD_ERROR, raw.CL_BUILD_IN_PROGRESS):
+                    what = "failed to compile" if status == raw.CL_BUILD_ERROR else "is still being compiled"
+                    raise InvalidOperation(None, "clLinkProgram",
+                                           f"programs[{i}] {what} for device {_gate._device_name(value)!r}; "
+                                           "refused before the driver")
+        key, notify = _notify(callback, _link_notify)
         try:
-            handle = checked.clLinkProgram(self.handle, nd, device_array, encode(options, "options"),
-                                           n, program_array, None, None)
+            handle = _call_with_notify(checked.clLinkProgram, key, self.handle, nd, device_array, text,
+                                       n, program_array, notify, key)
         except CLError as exc:
             _rekey_logs(exc)
             raise
@@ -288,8 +698,17 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
     return (ctypes.c_size_t * len(values))(*values)
 
 
+def _runs_native_kernels(device: Device) -> bool:
+    """Whether CL_DEVICE_EXECUTION_CAPABILITIES has CL_EXEC_NATIVE_KERNEL."""
+    return bool(device.get_info(raw.CL_DEVICE_EXECUTION_CAPABILITIES) & raw.CL_EXEC_NATIVE_KERNEL)
+
+
 class _QueueKernels:
     """CommandQueue methods that run kernels."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _gate.install()  # the CommandQueue and every handle class defined by now (see _gate)
 
     def enqueue_nd_range_kernel(self, kernel: Kernel, global_size, local_size=None, global_offset=None,
                                 wait_for: Sequence[Event] = ()) -> Event:
@@ -313,5 +732,99 @@ class _QueueKernels:
                                        ctypes.byref(event))
         return Event.from_handle(event, retain=False)
 
+    def enqueue_native_kernel(self, function: Callable[..., Any], args_bytes: Any = None,
+                              mem_objects: Sequence[MemObject] = (), wait_for: Sequence[Event] = ()) -> Event:
+        """Have the device run the Python callable ``function`` (clEnqueueNativeKernel).
+
+        The device calls ``function(args, *views)`` once, on a driver thread: ``args`` is
+        a ``bytes`` copy of ``args_bytes`` (any buffer-protocol object; ``b""`` for None)
+        and each view is a writable ``memoryview`` (format ``'B'``) over the device memory
+        of the corresponding entry of ``mem_objects``, valid only during the call (read or
+        write it with ``numpy.frombuffer(view, dtype)``). ``function`` is kept alive until
+        it has run; an exception in it goes to ``sys.unraisablehook`` (the command still
+        completes). Needs CL_EXEC_NATIVE_KERNEL in the device's
+        CL_DEVICE_EXECUTION_CAPABILITIES (PoCL and Oclgrind have it).
+        Raises TypeError for a non-callable, non-buffer args or non-MemObject items;
+        FunctionUnavailableError (before the driver) for a device without native kernels;
+        CLError from the driver (InvalidOperation, InvalidMemObject, ...).
+        """
+        if not callable(function):
+            raise TypeError(f"function must be callable, got {type(function).__name__}")
+        if args_bytes is None:
+            payload = b""
+        else:
+            try:
+                payload = memoryview(args_bytes).tobytes()
+            except TypeError:
+                raise TypeError(f"args_bytes must support the buffer protocol, got {type(args_bytes).__name__}") \
+                    from None
+        mem_objects = list(mem_objects)
+        for obj in mem_objects:
+            if not isinstance(obj, MemObject):
+                raise TypeError(f"mem_objects must hold memory objects, got {type(obj).__name__}")
+        device = self.get_info(raw.CL_QUEUE_DEVICE)
+        if not _runs_native_kernels(device):
+            raise FunctionUnavailableError(
+                "clEnqueueNativeKernel", "CL_EXEC_NATIVE_KERNEL",
+                f"device {device.get_info(raw.CL_DEVICE_NAME)!r} does not list CL_EXEC_NATIVE_KERNEL in "
+                "CL_DEVICE_EXECUTION_CAPABILITIES")
+        sizes = [obj.size for obj in mem_objects]
+        n_mem, length = len(mem_objects), len(payload)
+        slot = ctypes.sizeof(ctypes.c_void_p)
+
+        def run(address: int) -> None:
+            pointers = (ctypes.c_void_p * n_mem).from_address(address + 8) if n_mem else ()
+            views = [memoryview((ctypes.c_char * size).from_address(pointer)).cast("B")
+                     for pointer, size in zip(pointers, sizes)]
+            function(ctypes.string_at(address + 8 + slot * n_mem, length), *views)
+
+        # The block: [callbacks key: uint64][one pointer slot per memory object][args_bytes]
+        key = _callbacks.register(run, once=True)
+        block = ctypes.create_string_buffer(8 + slot * n_mem + length)
+        ctypes.c_uint64.from_buffer(block).value = key
+        for i, obj in enumerate(mem_objects):
+            ctypes.c_void_p.from_buffer(block, 8 + slot * i).value = obj._value
+        ctypes.memmove(ctypes.addressof(block) + 8 + slot * n_mem, payload, length)
+        mem_list = (raw.cl_mem * n_mem)(*[obj.handle for obj in mem_objects]) if n_mem else None
+        locations = (ctypes.c_void_p * n_mem)(*[ctypes.addressof(block) + 8 + slot * i for i in range(n_mem)]) \
+            if n_mem else None
+        n, events = wait_list(wait_for)
+        event = raw.cl_event()
+        try:
+            checked.clEnqueueNativeKernel(self.handle, _native_kernel, block, ctypes.sizeof(block), n_mem, mem_list,
+                                          locations, n, events, ctypes.byref(event))
+        except BaseException:
+            _callbacks.forget(key)
+            raise
+        result = Event.from_handle(event, retain=False)
+        _pins.until_complete(result.handle, block, mem_list, locations)
+        return result
+
+    def get_kernel_suggested_local_work_size_khr(self, kernel: Kernel, global_size, global_offset=None
+                                                 ) -> Tuple[int, ...]:
+        """The local work size the driver suggests for running ``kernel`` over ``global_size`` on
+        this queue (clGetKernelSuggestedLocalWorkSizeKHR, extension cl_khr_suggested_local_work_size).
+
+        ``global_size``: int or 1 to 3 ints (work-items); ``global_offset``: None or as many
+        ints. Returns a tuple of ints, one per dimension. The function is fetched per platform
+        (:meth:`Platform.get_extension_function`).
+        Raises TypeError/ValueError for malformed sizes; FunctionUnavailableError naming
+        cl_khr_suggested_local_work_size when neither the device nor its platform lists
+        it (PoCL 3.1, Oclgrind), or, with the gate off, when the platform returns no
+        address for it; CLError from the driver (InvalidKernel, InvalidGlobalWorkSize, ...).
+        """
+        if not isinstance(kernel, Kernel):
+            raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
+        gsize = _work_sizes(global_size, "global_size")
+        dims = len(gsize)
+        offset = _work_sizes(global_offset, "global_offset", dims)
+        platform = self.get_info(raw.CL_QUEUE_DEVICE).get_info(raw.CL_DEVICE_PLATFORM)
+        function = platform.get_extension_function("clGetKernelSuggestedLocalWorkSizeKHR")
+        out = (ctypes.c_size_t * dims)()
+        function(self.handle, kernel.handle, dims, offset, gsize, out)
+        return tuple(out)
+
+
+_gate.install(Program, Kernel)
 
 __all__ = ["Program", "Kernel", "LocalMemory", "kernel_arg"]

@@ -10,9 +10,18 @@ not raised, and out-parameters are passed with ``ctypes.byref`` as in C::
     n = raw.cl_uint()
     assert raw.clGetPlatformIDs(0, None, raw.byref(n)) == raw.CL_SUCCESS
 
-Library search: ``OPENCL_RAW_LIBRARY`` (a path) if set, else the platform's
-standard names (``libOpenCL.so.1``, ``libOpenCL.so``, ``OpenCL.dll``, the
-macOS framework). ``import`` never loads it; the first call does, and raises
+Two backends (``OPENCL_RAW_BACKEND``; :func:`backend` reports the one in use):
+
+- ``loader``: the system ICD loader, ``OPENCL_RAW_LIBRARY`` (a path) if set, else
+  the platform's standard names (``libOpenCL.so.1``, ``libOpenCL.so``,
+  ``OpenCL.dll``, the macOS framework);
+- ``icd``: built-in dispatch (:mod:`opencl_raw._icd`): the drivers are found as
+  ocl-icd finds them (``OCL_ICD_VENDORS``, ``/etc/OpenCL/vendors`` ...), or named by
+  ``OPENCL_RAW_ICDS`` or :func:`load_icd`, and each call goes through the dispatch
+  table of its first handle.
+
+Unset, the loader is used when one loads (or ``OPENCL_RAW_LIBRARY`` is set), else the
+built-in dispatch.  ``import`` never loads anything; the first call does, and raises
 :class:`~opencl_raw.errors.LibraryNotFoundError` (listing what was tried) if
 nothing loads.
 
@@ -32,7 +41,7 @@ import os
 import sys
 import threading
 from ctypes import POINTER, byref, cast, pointer, sizeof  # noqa: F401  (re-exported for C-style use)
-from typing import Callable, List, Optional
+from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from ._generated import *  # noqa: F401,F403
 from ._generated import CALLBACK_TYPES, ERROR_CODES, FUNCTIONS, _Handle, _Proto  # noqa: F401
@@ -47,6 +56,10 @@ INSTALL_HINT = (
 _lock = threading.Lock()
 _library: Optional[ctypes.CDLL] = None
 _library_error: Optional[LibraryNotFoundError] = None
+BACKENDS = ("loader", "icd")
+_backend_lock = threading.Lock()
+_backend: Optional[str] = None
+_backend_auto = False        # chosen by default (not by OPENCL_RAW_BACKEND or load_icd)
 
 
 def library_candidates() -> List[str]:
@@ -62,7 +75,7 @@ def library_candidates() -> List[str]:
 
 
 def library() -> ctypes.CDLL:
-    """The loaded OpenCL library (loaded on first use).
+    """The system OpenCL library, the ICD loader of the ``loader`` backend (loaded on first use).
 
     Raises:
         LibraryNotFoundError: nothing in :func:`library_candidates` could be loaded.
@@ -127,7 +140,7 @@ class UnavailableFunction:
         return False
 
     def __call__(self, *args):
-        library()  # no library at all: LibraryNotFoundError, as documented, not FunctionUnavailableError
+        backend_name()  # no library at all: LibraryNotFoundError, as documented, not FunctionUnavailableError
         raise FunctionUnavailableError(self.proto.name, self.proto.requirement, self.reason)
 
     def __repr__(self) -> str:
@@ -147,9 +160,13 @@ def resolve(name: str) -> Callable:
     """
     proto = FUNCTIONS[name]
     try:
-        lib = library()
+        which = backend_name()
     except LibraryNotFoundError as exc:
         return UnavailableFunction(proto, str(exc))
+    if which == "icd":
+        from . import _icd
+        return _icd.resolve(name, UnavailableFunction)
+    lib = library()
     try:
         fn = function_type(proto)((name, lib))
     except AttributeError:
@@ -195,3 +212,126 @@ def get_extension_function(platform, name: str) -> Callable:
     fn = function_type(proto)(address)
     fn.__name__ = name
     return fn
+
+
+# --------------------------------------------------------------------------- #
+# Backends
+# --------------------------------------------------------------------------- #
+
+def _choose_backend() -> Tuple[str, bool]:
+    wanted = os.environ.get("OPENCL_RAW_BACKEND", "").strip().lower()
+    if wanted in BACKENDS:
+        return wanted, False
+    if wanted:
+        raise ValueError(f"OPENCL_RAW_BACKEND={wanted!r}: expected one of {', '.join(BACKENDS)} (or unset)")
+    if os.environ.get("OPENCL_RAW_LIBRARY"):
+        return "loader", False
+    try:
+        library()
+        return "loader", True
+    except LibraryNotFoundError:
+        return "icd", True
+
+
+def backend_name() -> str:
+    """The backend of the raw functions, ``'loader'`` or ``'icd'``, chosen on first use.
+
+    ``OPENCL_RAW_BACKEND`` if set; else the system loader when it loads (or
+    ``OPENCL_RAW_LIBRARY`` is set), else built-in dispatch.
+
+    Raises:
+        LibraryNotFoundError: the loader backend's library does not load, or (backend not
+            set) neither a loader nor a driver is found.  An explicit ``icd`` backend
+            without drivers finds no platform (``CL_PLATFORM_NOT_FOUND_KHR``) instead.
+        ValueError: ``OPENCL_RAW_BACKEND`` names no backend.
+    """
+    global _backend, _backend_auto
+    if _backend is None:
+        with _backend_lock:
+            if _backend is None:
+                _backend, _backend_auto = _choose_backend()
+    if _backend == "loader":
+        library()
+    elif _backend_auto:
+        from . import _icd
+        if not _icd.discover():
+            try:
+                library()
+                loader = "the ICD loader did not load"
+            except LibraryNotFoundError as exc:
+                loader = str(exc).split(". " + INSTALL_HINT)[0]
+            raise LibraryNotFoundError(f"{loader}; {_icd.not_found_message()}. {INSTALL_HINT}")
+    return _backend
+
+
+class PlatformOrigin(NamedTuple):
+    """A platform and the driver library it comes from (see :func:`backend`)."""
+    handle: int          #: the cl_platform_id value
+    name: str            #: CL_PLATFORM_NAME
+    library: str         #: the driver's file
+    source: str          #: where the driver was named (.icd file, variable, load_icd) or 'loader'
+
+
+class Backend(NamedTuple):
+    """What :func:`backend` reports."""
+    name: str                                  #: 'loader' or 'icd'
+    library: Optional[str]                     #: the loader's file (loader backend), else None
+    platforms: Tuple[PlatformOrigin, ...]      #: in clGetPlatformIDs order
+    skipped: Tuple[Tuple[str, str], ...]       #: icd backend: (driver, why it was not used)
+
+
+def backend() -> Backend:
+    """The backend in use and, for each platform, the driver library it came from.
+
+    Loads the library or drivers if needed (raises LibraryNotFoundError like :func:`backend_name`).
+    """
+    from . import _icd
+    which = backend_name()
+    n = cl_uint()
+    handles: List[int] = []
+    if function("clGetPlatformIDs")(0, None, byref(n)) == CL_SUCCESS and n.value:
+        array = (cl_platform_id * n.value)()
+        if function("clGetPlatformIDs")(n.value, array, None) == CL_SUCCESS:
+            handles = [p.value for p in array if p.value]
+    sources = {p.handle: p for p in _icd.platform_sources()} if which == "icd" else {}
+    platforms = []
+    for handle in handles:
+        size = ctypes.c_size_t()
+        name = ""
+        get_info = function("clGetPlatformInfo")
+        if get_info(handle, CL_PLATFORM_NAME, 0, None, byref(size)) == CL_SUCCESS:
+            text = ctypes.create_string_buffer(size.value + 1)
+            if get_info(handle, CL_PLATFORM_NAME, size.value, text, None) == CL_SUCCESS:
+                name = text.value.decode("utf-8", "replace")
+        if handle in sources:
+            library_file, source = sources[handle].library, sources[handle].source
+        else:
+            library_file, source = _icd.table_library(handle) or "?", "loader"
+        platforms.append(PlatformOrigin(handle, name, library_file, source))
+    return Backend(which, library_path() if which == "loader" else None, tuple(platforms),
+                   tuple(_icd.skipped()) if which == "icd" else ())
+
+
+def load_icd(path) -> List[cl_platform_id]:
+    """Load an OpenCL driver for the built-in (``icd``) backend and return its platforms.
+
+    ``path``: a driver library (``libpocl.so.2``, a path), an ``.icd`` file, or a folder of
+    ``.icd`` files.  Its platforms follow those already found (``clGetPlatformIDs`` lists
+    them).  Before any other call, this chooses the ``icd`` backend.
+
+    Raises:
+        LibraryNotFoundError: ``path`` is not a usable driver (the message says why).
+        RuntimeError: the raw functions already go through the system loader
+            (``OPENCL_RAW_BACKEND=loader`` or a call made before).
+    """
+    global _backend, _backend_auto
+    with _backend_lock:
+        if _backend is None:
+            wanted = os.environ.get("OPENCL_RAW_BACKEND", "").strip().lower()
+            if wanted in ("", "icd"):
+                _backend, _backend_auto = "icd", False
+        if _backend != "icd":
+            raise RuntimeError(f"load_icd({os.fspath(path)!r}): the raw functions use the system ICD loader; "
+                               "set OPENCL_RAW_BACKEND=icd, or call load_icd before any other OpenCL call")
+    from . import _icd
+    return [cl_platform_id(h) for h in _icd.load_icd(path)]

@@ -197,3 +197,45 @@ def queue(context, device):
     if not q.released:
         q.finish()
         q.release()
+
+
+# ---------------------------------------------------------------------------
+# Oclgrind (OpenCL 1.2) in a subprocess: old-device paths and the version gate.
+# ---------------------------------------------------------------------------
+
+OCLGRIND_ICD = "/usr/lib/oclgrind/liboclgrind-rt-icd.so"
+
+
+@pytest.fixture(scope="session")
+def run_oclgrind(tmp_path_factory):
+    """``run_oclgrind(code, timeout=60) -> value``: run Python ``code`` in a subprocess whose ICD
+    loader sees Oclgrind (OCL_ICD_VENDORS: ``oclgrind.icd`` and ``pocl.icd``), with
+    ``OPENCL_RAW_PLATFORM=Oclgrind``; returns the JSON value of its last stdout line.
+
+    The code's exit status must be 0 (else the test fails with its stderr); a run past
+    ``timeout`` seconds is killed and fails. Skipped when Oclgrind is not installed.
+    """
+    import json
+    import subprocess
+    import sys
+
+    if not os.path.exists(OCLGRIND_ICD):
+        pytest.skip(f"Oclgrind is not installed ({OCLGRIND_ICD})")
+    vendors = tmp_path_factory.mktemp("icd")
+    (vendors / "oclgrind.icd").write_text(OCLGRIND_ICD + "\n")
+    (vendors / "pocl.icd").write_text("libpocl.so.2\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(code: str, timeout: float = 60):
+        env = dict(os.environ, OCL_ICD_VENDORS=str(vendors), OPENCL_RAW_PLATFORM="Oclgrind",
+                   PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        env.pop("OPENCL_RAW_DEVICE", None)
+        try:
+            done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"the Oclgrind subprocess ran past {timeout} s; output so far: {exc.stdout!r} {exc.stderr!r}")
+        assert done.returncode == 0, f"Oclgrind subprocess failed ({done.returncode}):\n{done.stderr}"
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return run

@@ -1,7 +1,13 @@
-"""Events (opencl_raw/event.py): wait, wait_for_events, status, command type, profiling."""
+"""Events (opencl_raw/event.py): wait (with time-outs), wait_for_events, status, command type, profiling,
+user events, event callbacks, markers and barriers (and their OpenCL 1.1 path), out-of-order queues,
+and the device/host timers."""
 from __future__ import annotations
 
+import gc
+import sys
+import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -47,7 +53,7 @@ def test_event_info_is_typed(queue, context, buffer):
     assert event.reference_count >= 1
     kinds = {
         cl.CommandType.READ_BUFFER: lambda: queue.enqueue_read_buffer(buffer, np.zeros(8, dtype=np.uint8)),
-        cl.CommandType.MAP_BUFFER: lambda: queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ)[1],
+        cl.CommandType.MAP_BUFFER: lambda: tuple(queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ))[1],
     }
     for kind, make in kinds.items():
         e = make()
@@ -177,3 +183,455 @@ def test_wait_for_rejects_non_events(queue, buffer):
         queue.enqueue_write_buffer(buffer, np.zeros(4, dtype=np.float32), wait_for=[object()])
     with pytest.raises(TypeError, match="Event"):
         queue.enqueue_write_buffer(buffer, np.zeros(4, dtype=np.float32), wait_for=[raw.cl_event()])
+
+
+
+# --------------------------------------------------------------------------- #
+# user events
+# --------------------------------------------------------------------------- #
+
+POCL = "Portable Computing Language"
+
+ADD_SCALE_SOURCE = """
+__kernel void add(__global float *x, const float v) { x[get_global_id(0)] += v; }
+__kernel void scale(__global float *x, const float v) { x[get_global_id(0)] *= v; }
+"""
+
+
+def _is_pocl(device) -> bool:
+    return POCL in device.platform.name
+
+
+def test_create_user_event(context, queue, buffer):
+    gate = context.create_user_event()
+    assert type(gate) is cl.UserEvent and isinstance(gate, cl.Event)
+    assert gate.command_type is cl.CommandType.USER
+    assert gate.command_execution_status is cl.CommandExecutionStatus.SUBMITTED
+    assert gate.context == context and gate.command_queue is None
+    assert gate.reference_count == 1
+    data = np.arange(16, dtype=np.float32)
+    write = queue.enqueue_write_buffer(buffer, data, blocking=False, wait_for=[gate])
+    queue.flush()
+    assert write.command_execution_status > cl.CommandExecutionStatus.COMPLETE   # held back by the gate
+    gate.set_status(raw.CL_COMPLETE)
+    write.wait(timeout=10)
+    assert gate.command_execution_status is cl.CommandExecutionStatus.COMPLETE
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32)[:16], data)
+    # The status can be set once; the naming rule's name is the same call.
+    with pytest.raises(errors.InvalidOperation) as caught:
+        gate.set_user_event_status(raw.CL_COMPLETE)
+    assert caught.value.function == "clSetUserEventStatus"
+    # Only user events take a status.
+    with pytest.raises(errors.InvalidEvent):
+        write.set_user_event_status(raw.CL_COMPLETE)
+    for obj in (write, gate):
+        obj.release()
+
+
+def test_user_event_status_validation(context):
+    gate = context.create_user_event()
+    for bad, kind in ((1, ValueError), (raw.CL_SUBMITTED, ValueError), (True, TypeError), ("0", TypeError),
+                      (0.0, TypeError)):
+        with pytest.raises(kind):
+            gate.set_status(bad)
+    assert gate.command_execution_status is cl.CommandExecutionStatus.SUBMITTED      # nothing reached the driver
+    gate.set_status(-1234)                                  # a negative status of the caller's choice
+    assert gate.command_execution_status == -1234
+    with pytest.raises(errors.ExecStatusErrorForEventsInWaitList):
+        gate.wait(timeout=5)
+    gate.release()
+    with pytest.raises(errors.ReleasedHandleError):
+        gate.set_status(raw.CL_COMPLETE)
+
+
+# --------------------------------------------------------------------------- #
+# waits with a time-out
+# --------------------------------------------------------------------------- #
+
+def test_wait_times_out_on_a_user_event_never_completed(context, queue, buffer):
+    gate = context.create_user_event()
+    write = queue.enqueue_write_buffer(buffer, np.ones(16, dtype=np.float32), blocking=False, wait_for=[gate])
+    outcome = {}
+
+    def waiter():
+        start = time.monotonic()
+        try:
+            write.wait(timeout=0.2)
+            outcome["result"] = "returned"
+        except BaseException as exc:  # noqa: BLE001 - recorded for the main thread
+            outcome["result"] = exc
+        outcome["elapsed"] = time.monotonic() - start
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "a timed wait on a never-completed user event hung"
+    assert isinstance(outcome["result"], TimeoutError), outcome
+    assert "0.2" in str(outcome["result"])
+    assert 0.19 <= outcome["elapsed"] < 5
+    for event in (gate, write):                                # both still pending
+        with pytest.raises(TimeoutError):
+            event.wait(timeout=0)
+    with pytest.raises(TimeoutError):
+        cl.wait_for_events([gate, write], timeout=0.05)
+    # Completing the gate lets the same waits return.
+    gate.set_status(raw.CL_COMPLETE)
+    write.wait(timeout=10)
+    cl.wait_for_events([gate, write], timeout=10)
+    write.wait(timeout=0)                                      # already complete: no waiting
+    assert write.command_execution_status is cl.CommandExecutionStatus.COMPLETE
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32)[:16], np.ones(16))
+    for event in (gate, write):
+        event.release()
+
+
+def test_timed_wait_reports_failures_like_wait(context, queue, buffer):
+    gate = context.create_user_event()
+    write = queue.enqueue_write_buffer(buffer, np.zeros(16, dtype=np.float32), blocking=False, wait_for=[gate])
+    gate.set_status(-7)
+    with pytest.raises(errors.ExecStatusErrorForEventsInWaitList):
+        write.wait(timeout=10)
+    with pytest.raises(errors.ExecStatusErrorForEventsInWaitList):
+        cl.wait_for_events([write], timeout=10)
+    for event in (gate, write):
+        event.release()
+
+
+def test_wait_timeout_validation(context):
+    gate = context.create_user_event()
+    for bad, kind in ((-1, ValueError), (float("nan"), ValueError), ("1", TypeError), (True, TypeError),
+                      ([1], TypeError)):
+        with pytest.raises(kind):
+            gate.wait(timeout=bad)
+        with pytest.raises(kind):
+            cl.wait_for_events([gate], timeout=bad)
+    cl.wait_for_events([], timeout=0)                          # nothing to wait for
+    gate.set_status(raw.CL_COMPLETE)
+    gate.wait(timeout=0)
+    gate.release()
+
+
+def test_timed_wait_leaves_no_callback_behind_once_done(context, queue, buffer):
+    from opencl_raw import _callbacks
+    before = _callbacks.pending()
+    gate = context.create_user_event()
+    write = queue.enqueue_write_buffer(buffer, np.zeros(16, dtype=np.float32), blocking=False, wait_for=[gate])
+    with pytest.raises(TimeoutError):
+        write.wait(timeout=0.05)
+    assert _callbacks.pending() >= before + 1                 # the driver may still call the completion callback
+    gate.set_status(raw.CL_COMPLETE)
+    write.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while _callbacks.pending() > before and time.monotonic() < deadline:
+        time.sleep(0.01)                                     # the callback may be on its way on a driver thread
+    assert _callbacks.pending() == before
+    for event in (gate, write):
+        event.release()
+
+
+# --------------------------------------------------------------------------- #
+# event callbacks
+# --------------------------------------------------------------------------- #
+
+def test_event_callbacks_for_each_status(context, queue, buffer, device):
+    main = threading.get_ident()
+    gate = context.create_user_event()
+    write = queue.enqueue_write_buffer(buffer, np.zeros(1024, dtype=np.float32), blocking=False, wait_for=[gate])
+    calls = []
+    lock = threading.Lock()
+
+    def record(event, status):
+        with lock:
+            calls.append((event, status, threading.get_ident()))
+
+    for kind in (raw.CL_SUBMITTED, raw.CL_RUNNING, raw.CL_COMPLETE):
+        write.set_callback(record, kind)
+    write.set_callback(record)                                # default: CL_COMPLETE
+    queue.flush()
+    time.sleep(0.05)
+    with lock:
+        assert all(status != raw.CL_COMPLETE for _, status, _ in calls)   # nothing completes before the gate
+    gate.set_status(raw.CL_COMPLETE)
+    write.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while len(calls) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    statuses = sorted(status for _, status, _ in calls)
+    assert statuses == [raw.CL_COMPLETE, raw.CL_COMPLETE, raw.CL_RUNNING, raw.CL_SUBMITTED]
+    for event, status, _ in calls:
+        assert type(event) is cl.Event and event == write and event is not write   # a new, retained wrapper
+        assert type(status) is int
+    assert write.reference_count >= 1
+    if _is_pocl(device):
+        # PoCL: SUBMITTED on the flushing (main) thread, RUNNING and COMPLETE on a driver thread.
+        threads = {status: ident for _, status, ident in calls}
+        assert threads[raw.CL_SUBMITTED] == main
+        assert threads[raw.CL_RUNNING] != main and threads[raw.CL_COMPLETE] != main
+    calls.clear()
+    for event in (gate, write):
+        event.release()
+
+
+def test_event_callback_wrapper_outlives_the_callers_event(context):
+    kept = []
+    gate = context.create_user_event()
+    gate.set_callback(lambda event, status: kept.append(event))
+    gate.set_status(raw.CL_COMPLETE)                            # PoCL calls back on this thread, at once
+    deadline = time.monotonic() + 5
+    while not kept and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.release()
+    (event,) = kept
+    assert type(event) is cl.UserEvent and not event.released    # same class as the event it was set on
+    assert event.command_execution_status is cl.CommandExecutionStatus.COMPLETE
+    assert event.reference_count == 1                           # the callback's wrapper holds the last reference
+    event.release()
+
+
+def test_event_callback_on_a_reached_status_and_on_failure(context, queue, buffer):
+    done = queue.enqueue_write_buffer(buffer, np.zeros(16, dtype=np.float32))
+    got = []
+    done.set_callback(lambda event, status: got.append(status))
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == [raw.CL_COMPLETE]                             # already complete: called anyway
+    gate = context.create_user_event()
+    failed = []
+    write = queue.enqueue_write_buffer(buffer, np.zeros(16, dtype=np.float32), blocking=False, wait_for=[gate])
+    gate.set_callback(lambda event, status: failed.append(("gate", status)))
+    write.set_callback(lambda event, status: failed.append(("write", status)))
+    def fail_soon():
+        time.sleep(0.1)
+        gate.set_status(-9)
+
+    failer = threading.Thread(target=fail_soon)
+    failer.start()
+    start = time.monotonic()
+    with pytest.raises(errors.ExecStatusErrorForEventsInWaitList):
+        write.wait(timeout=20)                                  # a failure during a timed wait ends it
+    assert time.monotonic() - start < 5
+    failer.join(10)
+    assert gate.command_execution_status == -9 and write.command_execution_status < 0
+    time.sleep(0.2)
+    if _is_pocl(context.devices[0]):
+        # PoCL 3.1 calls no CL_COMPLETE callback of a failed command (the specification says it
+        # should, with the error status): the timed wait above relies on polling, not on them.
+        assert failed == []
+    else:
+        assert ("gate", -9) in failed
+        assert [status for who, status in failed if who == "write"][0] < 0
+    for event in (done, gate, write):
+        event.release()
+
+
+def test_event_callback_validation(context):
+    from opencl_raw import _callbacks
+    gate = context.create_user_event()
+    before = _callbacks.pending()
+    with pytest.raises(TypeError, match="callable"):
+        gate.set_callback("not callable")
+    for kind in (raw.CL_QUEUED, 5, -1):
+        with pytest.raises(ValueError, match="CL_SUBMITTED"):
+            gate.set_callback(lambda e, s: None, kind)
+    assert _callbacks.pending() == before                       # nothing registered by refusals
+    gate.set_status(raw.CL_COMPLETE)
+    gate.release()
+    with pytest.raises(errors.ReleasedHandleError):
+        gate.set_callback(lambda e, s: None)
+    assert _callbacks.pending() == before
+
+
+# --------------------------------------------------------------------------- #
+# markers and barriers
+# --------------------------------------------------------------------------- #
+
+def _gated_writes(context, queue, buffer):
+    gate = context.create_user_event()
+    first = queue.enqueue_write_buffer(buffer, np.full(16, 1, dtype=np.float32), blocking=False, wait_for=[gate])
+    return gate, first
+
+
+def test_marker_with_wait_list(context, queue, buffer):
+    gate, first = _gated_writes(context, queue, buffer)
+    marker = queue.enqueue_marker_with_wait_list([gate])
+    everything = queue.enqueue_marker_with_wait_list()          # waits for all earlier commands
+    assert marker.command_type is cl.CommandType.MARKER and everything.command_type is cl.CommandType.MARKER
+    with pytest.raises(TimeoutError):
+        marker.wait(timeout=0.05)
+    gate.set_status(raw.CL_COMPLETE)
+    cl.wait_for_events([marker, everything], timeout=10)
+    assert first.command_execution_status is cl.CommandExecutionStatus.COMPLETE
+    with pytest.raises(TypeError, match="Event"):
+        queue.enqueue_marker_with_wait_list(["event"])
+    for event in (gate, first, marker, everything):
+        event.release()
+
+
+def test_barrier_orders_later_commands(context, queue, buffer):
+    out_of_order = context.create_command_queue_with_properties(
+        queue.device, raw.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+    gate = context.create_user_event()
+    barrier = out_of_order.enqueue_barrier_with_wait_list([gate])
+    assert barrier.command_type is cl.CommandType.BARRIER
+    later = out_of_order.enqueue_write_buffer(buffer, np.full(16, 2, dtype=np.float32), blocking=False)
+    out_of_order.flush()
+    time.sleep(0.05)
+    assert later.command_execution_status > cl.CommandExecutionStatus.COMPLETE   # held by the barrier
+    gate.set_status(raw.CL_COMPLETE)
+    later.wait(timeout=10)
+    assert barrier.command_execution_status is cl.CommandExecutionStatus.COMPLETE
+    plain = out_of_order.enqueue_barrier_with_wait_list()
+    plain.wait(timeout=10)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32)[:16], np.full(16, 2))
+    for obj in (gate, barrier, later, plain, out_of_order):
+        obj.release()
+
+
+@pytest.fixture
+def as_opencl_1_1(device):
+    """The device reports OpenCL 1.1 to the handle layer (its cached version), for the 1.1 paths."""
+    from opencl_raw import _gate
+    key = ("device", device._value)
+    device.version_tuple                                        # fill the cache
+    saved = _gate._versions[key]
+    _gate._versions[key] = (1, 1)
+    yield
+    _gate._versions[key] = saved
+
+
+def test_marker_and_barrier_1_1_path(context, queue, buffer, as_opencl_1_1):
+    assert queue.device.version_tuple == (1, 1)
+    gate, first = _gated_writes(context, queue, buffer)
+    marker = queue.enqueue_marker_with_wait_list([gate])       # clEnqueueWaitForEvents + clEnqueueMarker
+    barrier = queue.enqueue_barrier_with_wait_list([gate])     # clEnqueueWaitForEvents + clEnqueueMarker
+    plain = queue.enqueue_barrier_with_wait_list()             # clEnqueueBarrier + clEnqueueMarker
+    assert [e.command_type for e in (marker, barrier, plain)] == [cl.CommandType.MARKER] * 3
+    later = queue.enqueue_write_buffer(buffer, np.full(16, 3, dtype=np.float32), blocking=False)
+    with pytest.raises(TimeoutError):
+        cl.wait_for_events([marker, barrier, plain, later], timeout=0.05)
+    gate.set_status(raw.CL_COMPLETE)
+    cl.wait_for_events([marker, barrier, plain, later], timeout=10)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32)[:16], np.full(16, 3))
+    for event in (gate, first, marker, barrier, plain, later):
+        event.release()
+
+
+def test_marker_barrier_and_timed_wait_on_oclgrind(run_oclgrind):
+    result = run_oclgrind("""
+import json, numpy as np
+import opencl_raw as cl
+from opencl_raw import raw, _gate
+device = cl.select_device()
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+out = {"version": list(device.version_tuple), "name": device.name, "runs": []}
+for version in (None, (1, 1)):                # its own 1.2 functions, then the 1.1 path
+    if version:
+        _gate._versions[("device", device._value)] = version
+    gate = context.create_user_event()
+    marker = queue.enqueue_marker_with_wait_list([gate])
+    barrier = queue.enqueue_barrier_with_wait_list([gate])
+    write = queue.enqueue_write_buffer(buffer, np.full(16, 5, dtype=np.float32), blocking=False)
+    try:
+        write.wait(timeout=0.2)               # Oclgrind's clFlush blocks on the user event: must not hang
+        timed_out = False
+    except TimeoutError:
+        timed_out = True
+    gate.set_status(raw.CL_COMPLETE)
+    cl.wait_for_events([marker, barrier, write], timeout=20)
+    data = queue.enqueue_read_buffer(buffer).view(np.float32)[:16].tolist()
+    out["runs"].append([int(marker.command_type), int(barrier.command_type), timed_out, data])
+print(json.dumps(out))
+""")
+    assert result["name"] == "Oclgrind Simulator" and result["version"] == [1, 2]
+    native, old = result["runs"]
+    assert native[:3] == [raw.CL_COMMAND_MARKER, raw.CL_COMMAND_BARRIER, True]
+    assert old[:3] == [raw.CL_COMMAND_MARKER, raw.CL_COMMAND_MARKER, True]
+    assert native[3] == old[3] == [5.0] * 16
+
+
+# --------------------------------------------------------------------------- #
+# out-of-order queues
+# --------------------------------------------------------------------------- #
+
+def test_out_of_order_queue_ordered_by_events(context, device):
+    if not device.queue_on_host_properties & raw.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE:
+        pytest.skip("the device has no out-of-order queues")
+    queue = context.create_command_queue_with_properties(
+        device, raw.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE | raw.CL_QUEUE_PROFILING_ENABLE)
+    assert queue.properties & raw.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE
+    program = context.create_program_with_source(ADD_SCALE_SOURCE).build()
+    add, scale = program.create_kernel("add"), program.create_kernel("scale")
+    rng = np.random.default_rng(5)
+    for round_ in range(5):
+        data = rng.standard_normal(4096).astype(np.float32)
+        buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, data.nbytes)
+        gate = context.create_user_event()                      # nothing starts before everything is queued
+        write = queue.enqueue_write_buffer(buffer, data, blocking=False, wait_for=[gate])
+        add.set_args(buffer, np.float32(1.0))
+        first = queue.enqueue_nd_range_kernel(add, data.size, wait_for=[write])
+        scale.set_args(buffer, np.float32(2.0))
+        second = queue.enqueue_nd_range_kernel(scale, data.size, wait_for=[first])
+        add.set_args(buffer, np.float32(-3.0))
+        third = queue.enqueue_nd_range_kernel(add, data.size, wait_for=[second])
+        out = np.empty_like(data)
+        read = queue.enqueue_read_buffer(buffer, out, blocking=False, wait_for=[third])
+        gate.set_status(raw.CL_COMPLETE)
+        read.wait(timeout=30)
+        np.testing.assert_allclose(out, (data + 1) * 2 - 3, rtol=1e-6)
+        starts = [e.get_profiling_info(raw.CL_PROFILING_COMMAND_START) for e in (first, second, third)]
+        ends = [e.get_profiling_info(raw.CL_PROFILING_COMMAND_END) for e in (first, second, third)]
+        assert ends[0] <= starts[1] and ends[1] <= starts[2]   # each waited for the one before
+        for obj in (gate, write, first, second, third, read, buffer):
+            obj.release()
+    for obj in (add, scale, program, queue):
+        obj.release()
+
+
+# --------------------------------------------------------------------------- #
+# device and host timers (OpenCL 2.1)
+# --------------------------------------------------------------------------- #
+
+def test_host_timers_on_pocl(device):
+    if not _is_pocl(device):
+        pytest.skip("the expected error is PoCL's")
+    assert device.platform.host_timer_resolution == 0          # PoCL 3.1 has no host timer ...
+    with pytest.raises(errors.InvalidOperation) as caught:     # ... and says CL_INVALID_OPERATION
+        device.get_host_timer()
+    assert caught.value.function == "clGetHostTimer"
+    with pytest.raises(errors.InvalidOperation) as caught:
+        device.get_device_and_host_timer()
+    assert caught.value.function == "clGetDeviceAndHostTimer"
+
+
+def test_host_timers_where_supported(device):
+    if device.version_tuple < (2, 1) or not device.platform.host_timer_resolution:
+        pytest.skip("no host timer on this platform (CL_PLATFORM_HOST_TIMER_RESOLUTION 0)")
+    first = device.get_host_timer()
+    device_ns, host_ns = device.get_device_and_host_timer()
+    second = device.get_host_timer()
+    assert type(first) is int and first <= host_ns <= second   # nanoseconds on one clock
+    assert device_ns > 0
+
+
+def test_host_timers_are_gated_on_oclgrind(run_oclgrind):
+    result = run_oclgrind("""
+import json
+import opencl_raw as cl
+from opencl_raw.errors import FunctionUnavailableError
+device = cl.select_device()
+out = {}
+for name in ("get_host_timer", "get_device_and_host_timer"):
+    try:
+        getattr(device, name)()
+        out[name] = "returned"
+    except FunctionUnavailableError as exc:
+        out[name] = [exc.__class__.__name__, str(exc)]
+print(json.dumps(out))
+""")
+    for name, c_name in (("get_host_timer", "clGetHostTimer"), ("get_device_and_host_timer", "clGetDeviceAndHostTimer")):
+        kind, text = result[name]
+        assert kind == "FunctionUnavailableError"
+        assert c_name in text and "OpenCL 2.1" in text and "1.2" in text

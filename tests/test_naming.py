@@ -26,7 +26,12 @@ def _target(cls_name: str, method: str):
 @pytest.mark.parametrize("c_name", sorted(METHODS))
 def test_row_is_a_c_function(c_name):
     assert c_name in raw.FUNCTIONS
-    assert raw.FUNCTIONS[c_name].extension is None          # the table covers core functions
+    proto = raw.FUNCTIONS[c_name]
+    # core rows come from cl.h with a version; extension rows from cl_ext.h with their extension
+    if proto.header == "cl.h":
+        assert proto.extension is None and proto.version is not None
+    else:
+        assert proto.header == "cl_ext.h" and proto.extension, proto
 
 
 @pytest.mark.parametrize("c_name", sorted(METHODS))
@@ -85,6 +90,12 @@ def test_module_functions_take_no_handle_first(c_name):
     ("clGetHostTimer", ("Device", "get_host_timer")),
     ("clCreateImage2D", ("Context", "create_image2d")),
     ("clEnqueueSVMMemcpy", ("CommandQueue", "enqueue_svm_memcpy")),
+    ("clCloneKernel", ("Kernel", "clone")),
+    ("clGetKernelArgInfo", ("Kernel", "get_arg_info")),
+    ("clSetProgramSpecializationConstant", ("Program", "set_specialization_constant")),
+    ("clEnqueueNativeKernel", ("CommandQueue", "enqueue_native_kernel")),
+    ("clGetKernelSuggestedLocalWorkSizeKHR", ("CommandQueue", "get_kernel_suggested_local_work_size_khr")),
+    ("clCreateProgramWithBuiltInKernels", ("Context", "create_program_with_built_in_kernels")),
 ])
 def test_rule_on_the_specification_examples(c_name, expected):
     assert rule_method(c_name, _first_param_type(c_name)) == expected
@@ -114,7 +125,9 @@ def test_exceptions_are_c_functions_without_methods():
 
 def test_retain_functions_are_used_by_from_handle():
     # NOT_METHODS sends clRetain* to from_handle(h, retain=True): each class names its retain function.
-    for c_name in NOT_METHODS:
+    retains = [c_name for c_name in NOT_METHODS if c_name.startswith("clRetain")]
+    assert len(retains) == 8
+    for c_name in retains:
         cls_name = CLASS_OF_HANDLE[_first_param_type(c_name)]
         cls = getattr(cl, cls_name, None)
         if cls is None:                                     # e.g. Sampler, not in the handle layer yet
@@ -138,14 +151,53 @@ def test_every_handle_class_method_mapping_to_c_is_in_the_table():
             assert (cls_name, method) in rows, f"{c_name} -> {cls_name}.{method} exists but is not in METHODS"
 
 
-def test_markdown_table_lists_every_row():
+def test_markdown_table_lists_every_core_function_and_every_row():
     table = markdown_table()
     lines = table.splitlines()
-    assert lines[0] == "| C function | handle layer |"
-    assert len(lines) == 2 + len(METHODS)
+    assert lines[0] == "| C function | needs | handle layer |"
+    rows = {line.split(" | ")[0][3:-1]: line for line in lines[2:]}
+    core = [name for name, proto in raw.FUNCTIONS.items() if proto.header == "cl.h"]
+    extension_rows = [name for name in METHODS if raw.FUNCTIONS[name].extension]
+    assert len(lines) == 2 + len(core) + len(extension_rows)
+    assert list(rows) == core + extension_rows                        # header order, then extensions
     for c_name, (cls_name, method) in METHODS.items():
         expected = f"`{method}()` (module function)" if cls_name == "module" else f"`{cls_name}.{method}`"
-        assert f"| `{c_name}` | {expected} |" in lines
+        assert rows[c_name] == f"| `{c_name}` | {raw.FUNCTIONS[c_name].requirement}" + (
+            f", deprecated after {'.'.join(map(str, raw.FUNCTIONS[c_name].deprecated_after))}"
+            if raw.FUNCTIONS[c_name].deprecated_after else "") + f" | {expected} |"
+    for c_name, reason in NOT_METHODS.items():
+        assert rows[c_name].endswith(f" | no method: {reason} |")
+    for c_name, successor in DEPRECATED_SUCCESSORS.items():
+        assert f"deprecated: use `{successor}`" in rows[c_name]
+        assert "deprecated after" in rows[c_name]
+    assert rows["clCloneKernel"] == "| `clCloneKernel` | OpenCL 2.1 | `Kernel.clone` |"
+    assert rows["clGetKernelSuggestedLocalWorkSizeKHR"] == (
+        "| `clGetKernelSuggestedLocalWorkSizeKHR` | cl_khr_suggested_local_work_size | "
+        "`CommandQueue.get_kernel_suggested_local_work_size_khr` |")
+    for c_name in naming.missing():
+        assert rows[c_name].endswith(" | not yet (raw and checked only) |")
+
+
+def test_readme_tool_renders_the_table_between_its_markers():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "update_readme.py")
+    spec = importlib.util.spec_from_file_location("update_readme", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    text = f"intro\n{tool.START}\nstale\n{tool.END}\noutro\n"
+    assert tool.render(text) == f"intro\n{tool.START}\n{markdown_table()}\n{tool.END}\noutro\n"
+
+
+def test_exception_rows_have_reasons_and_successors_are_methods():
+    for c_name, reason in NOT_METHODS.items():
+        assert raw.FUNCTIONS[c_name].header == "cl.h" and isinstance(reason, str) and len(reason) > 20
+    assert "get_extension_function" in NOT_METHODS["clGetExtensionFunctionAddressForPlatform"]
+    assert "get_extension_function" in NOT_METHODS["clGetExtensionFunctionAddress"]
+    assert DEPRECATED_SUCCESSORS["clUnloadCompiler"] == "clUnloadPlatformCompiler"
+    assert DEPRECATED_SUCCESSORS["clEnqueueTask"] == "clEnqueueNDRangeKernel"
+    for c_name in naming.core_functions():
+        assert (c_name in METHODS) + (c_name in NOT_METHODS) + (c_name in DEPRECATED_SUCCESSORS) <= 1, c_name
 
 
 def test_docstrings_of_inherited_methods_name_the_class_function():

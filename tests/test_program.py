@@ -322,3 +322,559 @@ def test_failed_build_log_is_keyed_by_device_and_shown(context, device):
     assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.ERROR
     assert "missing_name" in program.get_build_info(device, raw.CL_PROGRAM_BUILD_LOG)
     program.release()
+
+
+# --------------------------------------------------------------------------- #
+# compile with embedded headers, link several programs, libraries
+# --------------------------------------------------------------------------- #
+
+HEADER = """
+#define OFFSET 1000
+int scale(int x);
+"""
+USES_HEADER = """
+#include "ops/scale.h"
+__kernel void apply(__global int *out) { out[get_global_id(0)] = scale((int)get_global_id(0)) + OFFSET; }
+"""
+DEFINES_SCALE = "int scale(int x) { return 7 * x - 3; }"
+N_LINK = 32
+
+
+def _run_apply(context, queue, program):
+    out = context.create_buffer(raw.CL_MEM_READ_WRITE, N_LINK * 4)
+    kernel = program.create_kernel("apply")
+    kernel.set_arg(0, out)
+    queue.enqueue_nd_range_kernel(kernel, N_LINK).wait()
+    result = queue.enqueue_read_buffer(out).view(np.int32).copy()
+    kernel.release()
+    out.release()
+    return result
+
+
+EXPECTED_APPLY = 7 * np.arange(N_LINK, dtype=np.int32) - 3 + 1000
+
+
+def test_compile_with_embedded_header_and_link_two_programs(context, queue, device):
+    header = context.create_program_with_source(HEADER)
+    main = context.create_program_with_source(USES_HEADER)
+    assert main.compile(headers={"ops/scale.h": header}) is main
+    assert main.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE) is ProgramBinaryType.COMPILED_OBJECT
+    helper = context.create_program_with_source(DEFINES_SCALE).compile()
+    executable = context.link_program([main, helper])
+    assert executable.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE) is ProgramBinaryType.EXECUTABLE
+    assert executable.kernel_names == "apply"
+    np.testing.assert_array_equal(_run_apply(context, queue, executable), EXPECTED_APPLY)
+    for p in (header, main, helper, executable):
+        p.release()
+
+
+def test_the_header_is_really_included(context):
+    # Without the embedded header the include cannot be found: the headers mapping is what supplies it.
+    main = context.create_program_with_source(USES_HEADER)
+    with pytest.raises(errors.CompileProgramFailure) as caught:
+        main.compile()
+    assert "ops/scale.h" in "".join(caught.value.build_logs.values())
+    # A header under another name does not satisfy the include either.
+    wrong = context.create_program_with_source(HEADER)
+    with pytest.raises(errors.CompileProgramFailure):
+        context.create_program_with_source(USES_HEADER).compile(headers={"other.h": wrong})
+    with pytest.raises(TypeError, match="headers"):
+        main.compile(headers={"ops/scale.h": HEADER})
+    with pytest.raises(TypeError, match="header name"):
+        main.compile(headers={3: wrong})
+
+
+def test_library_linked_into_an_executable(context, queue, device):
+    helper = context.create_program_with_source(DEFINES_SCALE).compile()
+    library = context.link_program([helper], "-create-library")
+    assert library.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE) is ProgramBinaryType.LIBRARY
+    with pytest.raises(errors.InvalidKernelName):
+        library.create_kernel("apply")
+    main = context.create_program_with_source(USES_HEADER).compile(
+        headers={"ops/scale.h": context.create_program_with_source(HEADER)})
+    executable = context.link_program([main, library], devices=[device])
+    np.testing.assert_array_equal(_run_apply(context, queue, executable), EXPECTED_APPLY)
+    for p in (helper, library, main, executable):
+        p.release()
+
+
+def test_link_errors(context, device):
+    main = context.create_program_with_source(USES_HEADER).compile(
+        headers={"ops/scale.h": context.create_program_with_source(HEADER)})
+    with pytest.raises(errors.LinkProgramFailure) as caught:          # scale() is defined nowhere
+        context.link_program([main])
+    assert caught.value.function == "clLinkProgram"
+    # PoCL 3.1 returns no program on a failed link, so there is no log to read back
+    assert set(caught.value.build_logs) <= {device}
+    built = context.create_program_with_source(DEFINES_SCALE + "\n__kernel void k(__global int *o) { o[0] = 1; }")
+    built.build()
+    with pytest.raises(errors.InvalidOperation):                       # an executable is no link input
+        context.link_program([built])
+    with pytest.raises(ValueError, match="at least one"):
+        context.link_program([])
+    with pytest.raises(TypeError, match="Program"):
+        context.link_program([main, "helper"])
+    with pytest.raises(errors.InvalidLinkerOptions):
+        context.link_program([main], "-no-such-linker-option")
+
+
+LINK_FAILED_COMPILE = """
+import opencl_raw as cl
+from opencl_raw import errors, raw
+device = cl.select_device("Portable")
+context = cl.create_context([device])
+program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = undefined_name; }")
+try:
+    program.compile()
+except errors.CompileProgramFailure:
+    pass
+assert program.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS) == cl.BuildStatus.ERROR
+try:
+    context.link_program([program])
+except errors.InvalidOperation as exc:
+    print("refused:", exc)
+"""
+
+
+def test_linking_a_failed_compile_is_refused_before_the_driver():
+    # PoCL 3.1 aborts the process (an assertion in pocl_driver_link_program) when asked to link a
+    # program whose compile failed; the binding refuses it first. A subprocess keeps a regression
+    # from taking the test session down.
+    import subprocess
+    import sys
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-c", LINK_FAILED_COMPILE], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "refused: clLinkProgram: CL_INVALID_OPERATION (-59): programs[0] failed to compile" in result.stdout
+
+
+# --------------------------------------------------------------------------- #
+# build, compile and link notify callbacks
+# --------------------------------------------------------------------------- #
+
+def test_build_callback_gets_the_program(context, device):
+    from opencl_raw import _callbacks
+    before = _callbacks.pending()
+    seen = []
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 5; }")
+    result = program.build("-DX=1", callback=lambda p: seen.append(
+        (p, p.get_build_info(device, raw.CL_PROGRAM_BUILD_STATUS))))
+    assert result is program
+    # With a callback the driver may build in the background; wait for the callback.
+    import time
+    deadline = time.monotonic() + 30
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(seen) == 1
+    called_with, status = seen[0]
+    assert isinstance(called_with, cl.Program) and called_with == program and called_with is not program
+    assert status is cl.BuildStatus.SUCCESS
+    assert _callbacks.pending() == before
+    program.release()
+
+
+def test_failed_build_with_callback_still_raises_and_calls_back(context):
+    from opencl_raw import _callbacks
+    before = _callbacks.pending()
+    seen = []
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = undefined_name; }")
+    with pytest.raises(errors.BuildProgramFailure) as caught:
+        program.build(callback=seen.append)
+    assert "undefined_name" in str(caught.value)
+    assert seen == [program]                   # PoCL calls back before clBuildProgram returns
+    assert _callbacks.pending() == before
+    with pytest.raises(TypeError, match="callable"):
+        program.build(callback="not callable")
+    program.release()
+
+
+def test_compile_and_link_callbacks(context, queue):
+    calls = []
+    helper = context.create_program_with_source(DEFINES_SCALE).compile(callback=lambda p: calls.append(("compile", p)))
+    main = context.create_program_with_source(USES_HEADER).compile(
+        headers={"ops/scale.h": context.create_program_with_source(HEADER)})
+    executable = context.link_program([main, helper], callback=lambda p: calls.append(("link", p)))
+    assert calls == [("compile", helper), ("link", executable)]
+    np.testing.assert_array_equal(_run_apply(context, queue, executable), EXPECTED_APPLY)
+
+
+def test_an_exception_in_a_build_callback_goes_to_unraisablehook(context, monkeypatch):
+    import sys
+    caught = []
+    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+
+    def broken(program):
+        raise RuntimeError("callback failed")
+
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }").build(
+        callback=broken)
+    assert len(caught) == 1 and isinstance(caught[0].exc_value, RuntimeError)
+    assert "callback failed" in str(caught[0].exc_value) and caught[0].object is broken
+    assert program.kernel_names == "k"             # the build itself succeeded
+    program.release()
+
+
+# --------------------------------------------------------------------------- #
+# specialization constants, release callbacks, built-in kernels
+# --------------------------------------------------------------------------- #
+
+def test_specialization_constant_on_a_program_without_il(context, device):
+    # PoCL takes no IL (CL_DEVICE_IL_VERSION is empty): every program is a source program, and the
+    # binding refuses before the driver (PoCL 3.1 aborts on an unbuilt source program, and returns
+    # CL_INVALID_PROGRAM on a built one).
+    if device.get_info(raw.CL_DEVICE_IL_VERSION).strip():
+        pytest.skip("the device takes IL; this tests the path without it")
+    for build in (False, True):
+        program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }")
+        if build:
+            program.build()
+        with pytest.raises(errors.InvalidProgram) as caught:
+            program.set_specialization_constant(1, np.int32(7))
+        assert caught.value.function == "clSetProgramSpecializationConstant"
+        assert caught.value.code == raw.CL_INVALID_PROGRAM and "CL_PROGRAM_IL" in str(caught.value)
+        with pytest.raises(errors.InvalidProgram):
+            program.set_specialization_constant(0, True)          # a boolean constant
+        program.release()
+    # The built program's answer from the driver itself is the same code.
+    built = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }").build()
+    value = ctypes.c_int32(7)
+    assert raw.clSetProgramSpecializationConstant(built, 1, 4, ctypes.byref(value)) == raw.CL_INVALID_PROGRAM
+    built.release()
+
+
+def test_specialization_constant_validates_first(context):
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }")
+    with pytest.raises(TypeError, match="width"):
+        program.set_specialization_constant(1, 7)
+    with pytest.raises(TypeError, match="width"):
+        program.set_specialization_constant(1, 0.5)
+    with pytest.raises(TypeError, match="spec_id"):
+        program.set_specialization_constant("1", np.int32(7))
+    with pytest.raises(ValueError, match="spec_id"):
+        program.set_specialization_constant(-1, np.int32(7))
+    with pytest.raises(ValueError, match="empty"):
+        program.set_specialization_constant(1, b"")
+    with pytest.raises(TypeError, match="unsupported"):
+        program.set_specialization_constant(1, [7])
+    program.release()
+
+
+def test_program_release_callback(context, device):
+    from opencl_raw import _callbacks
+    before = _callbacks.pending()
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }")
+    released = []
+    try:
+        program.set_release_callback(lambda: released.append(True))
+    except errors.InvalidOperation as exc:
+        # PoCL 3.1 does not support it (deprecated by OpenCL 3.0, which allows CL_INVALID_OPERATION)
+        assert exc.function == "clSetProgramReleaseCallback"
+        assert _callbacks.pending() == before               # the entry was dropped again
+        program.release()
+        assert released == []
+    else:
+        program.release()
+        import time
+        deadline = time.monotonic() + 10
+        while not released and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert released == [True]
+    with pytest.raises(TypeError, match="callable"):
+        context.create_program_with_source("__kernel void k() {}").set_release_callback(None)
+
+
+def test_program_with_built_in_kernels(context, device):
+    names = [n for n in device.get_info(raw.CL_DEVICE_BUILT_IN_KERNELS).split(";") if n]
+    with pytest.raises(errors.InvalidValue) as caught:
+        context.create_program_with_built_in_kernels([device], "no.such.kernel")
+    assert "built-in kernels" in str(caught.value)
+    with pytest.raises(ValueError, match="non-empty"):
+        context.create_program_with_built_in_kernels([device], "")
+    with pytest.raises(ValueError, match="non-empty"):
+        context.create_program_with_built_in_kernels([device], ["a", "b;c"])
+    with pytest.raises(ValueError, match="at least one device"):
+        context.create_program_with_built_in_kernels([], "a")
+    with pytest.raises(TypeError, match="str"):
+        context.create_program_with_built_in_kernels([device], [1])
+    if not names:
+        pytest.skip("the device lists no built-in kernels")
+    program = context.create_program_with_built_in_kernels([device], names[:1])
+    assert isinstance(program, cl.Program)
+    assert program.num_devices == 1 and program.devices == (device,)
+    assert program.context == context
+    program.release()
+
+
+# --------------------------------------------------------------------------- #
+# kernel: clone, argument info, Python numbers, sub-groups
+# --------------------------------------------------------------------------- #
+
+TYPED = """
+typedef struct { int a; float b; } pair;
+__kernel void typed(__global float *out, const int i, const uint u, const long l, const ulong ul,
+                    const float f, const double d, const char c, const uchar uc, const short s,
+                    const float4 v, const int3 w, __local volatile int *scratch, __constant float *k,
+                    const pair p, __global const int *restrict r)
+{
+    out[0] = (float)i;  out[1] = (float)u;  out[2] = (float)l;  out[3] = (float)ul;
+    out[4] = f;  out[5] = (float)d;  out[6] = (float)c;  out[7] = (float)uc;  out[8] = (float)s;
+    out[9] = v.x;  out[10] = v.y;  out[11] = v.z;  out[12] = v.w;
+    out[13] = (float)w.x;  out[14] = (float)w.y;  out[15] = (float)w.z;
+    out[16] = (float)p.a;  out[17] = p.b;
+}
+"""
+TYPE_NAMES = ("float*", "int", "uint", "long", "ulong", "float", "double", "char", "uchar", "short",
+              "float4", "int3", "int*", "float*", "pair", "int*")
+
+
+@pytest.fixture(scope="module")
+def typed_program(device):
+    context = cl.create_context([device])
+    program = context.create_program_with_source(TYPED).build("-cl-kernel-arg-info")
+    yield context, program
+    program.release()
+    context.release()
+
+
+def test_arg_info_typed(typed_program):
+    from opencl_raw._info import KernelArgAccessQualifier, KernelArgAddressQualifier, KernelArgTypeQualifier
+    _, program = typed_program
+    kernel = program.create_kernel("typed")
+    assert kernel.arg_types == TYPE_NAMES
+    assert kernel.get_arg_info(1, raw.CL_KERNEL_ARG_NAME) == "i"
+    assert kernel.get_arg_info(0, "CL_KERNEL_ARG_TYPE_NAME") == "float*"
+    assert kernel.get_arg_info(0, raw.CL_KERNEL_ARG_ADDRESS_QUALIFIER) is KernelArgAddressQualifier.GLOBAL
+    assert kernel.get_arg_info(12, raw.CL_KERNEL_ARG_ADDRESS_QUALIFIER) is KernelArgAddressQualifier.LOCAL
+    assert kernel.get_arg_info(13, raw.CL_KERNEL_ARG_ADDRESS_QUALIFIER) is KernelArgAddressQualifier.CONSTANT
+    assert kernel.get_arg_info(1, raw.CL_KERNEL_ARG_ADDRESS_QUALIFIER) is KernelArgAddressQualifier.PRIVATE
+    assert kernel.get_arg_info(1, raw.CL_KERNEL_ARG_ACCESS_QUALIFIER) is KernelArgAccessQualifier.NONE
+    assert kernel.get_arg_info(12, raw.CL_KERNEL_ARG_TYPE_QUALIFIER) == KernelArgTypeQualifier.VOLATILE
+    assert kernel.get_arg_info(15, raw.CL_KERNEL_ARG_TYPE_QUALIFIER) == \
+        KernelArgTypeQualifier.CONST | KernelArgTypeQualifier.RESTRICT
+    assert kernel.get_arg_info(1, raw.CL_KERNEL_ARG_TYPE_QUALIFIER) == 0
+    with pytest.raises(errors.InvalidArgIndex):
+        kernel.get_arg_info(len(TYPE_NAMES), raw.CL_KERNEL_ARG_NAME)
+    with pytest.raises(errors.InvalidValue):
+        kernel.get_arg_info(0, raw.CL_KERNEL_WORK_GROUP_SIZE)
+    with pytest.raises(ValueError, match="negative"):
+        kernel.get_arg_info(-1, raw.CL_KERNEL_ARG_NAME)
+    with pytest.raises(TypeError, match="int"):
+        kernel.get_arg_info("0", raw.CL_KERNEL_ARG_NAME)
+    kernel.release()
+
+
+def test_arg_info_needs_the_build_option(built):
+    _, program = built                                   # built without -cl-kernel-arg-info
+    kernel = program.create_kernel("scalars")
+    with pytest.raises(errors.KernelArgInfoNotAvailable) as caught:
+        kernel.get_arg_info(0, raw.CL_KERNEL_ARG_TYPE_NAME)
+    assert "-cl-kernel-arg-info" in str(caught.value)
+    assert kernel.arg_types is None
+    kernel.release()
+
+
+def test_python_numbers_follow_the_argument_types(typed_program, device):
+    context, program = typed_program
+    queue = context.create_command_queue_with_properties(device)
+    out = context.create_buffer(raw.CL_MEM_READ_WRITE, 32 * 4)
+    constant = context.create_buffer(raw.CL_MEM_READ_ONLY, 16)
+    kernel = program.create_kernel("typed")
+    pair = np.array([(-9, 0.75)], dtype=[("a", np.int32), ("b", np.float32)])[0]
+    kernel.set_args(out, -7, 4000000000, -(2 ** 40), 2 ** 63 + 2 ** 40, 1.5, 2.25, -100, 200, -30000,
+                    (1.0, -2.0, 3.5, 8), [5, -6, 7], cl.LocalMemory(64), constant, pair.tobytes(), None)
+    queue.enqueue_nd_range_kernel(kernel, 1).wait()
+    got = queue.enqueue_read_buffer(out).view(np.float32)[:18]
+    expected = np.array([-7, 4000000000, -(2 ** 40), 2 ** 63 + 2 ** 40, 1.5, 2.25, -100, 200, -30000,
+                         1.0, -2.0, 3.5, 8, 5, -6, 7, -9, 0.75], dtype=np.float32)
+    np.testing.assert_array_equal(got, expected)
+    # numpy and ctypes values keep their own width, as before
+    kernel.set_arg(1, np.int32(3))
+    with pytest.raises(errors.InvalidArgSize):
+        kernel.set_arg(1, np.int64(3))
+    with pytest.raises(errors.InvalidArgSize):
+        kernel.set_arg(5, np.float64(1.0))               # a numpy double stays a double
+    for obj in (kernel, out, constant, queue):
+        obj.release()
+
+
+@pytest.mark.parametrize("index, value, error, match", [
+    (1, 2 ** 31, ValueError, "outside"),                 # int
+    (2, -1, ValueError, "outside"),                      # uint
+    (7, 128, ValueError, "outside"),                     # char
+    (1, 2.5, TypeError, "truncated"),                    # a float for an int
+    (5, 1e300, ValueError, "fit"),                       # float overflow
+    (10, (1.0, 2.0, 3.0), ValueError, "needs 4"),        # float4 from 3 values
+    (10, (1.0, 2.0, 3.0, "x"), TypeError, "number"),
+    (0, 5, TypeError, "width"),                          # a pointer argument takes no number
+    (14, 5, TypeError, "width"),                         # a struct neither
+    (1, (1, 2), TypeError, "unsupported"),               # a tuple for a scalar
+])
+def test_python_number_validation(typed_program, index, value, error, match):
+    _, program = typed_program
+    kernel = program.create_kernel("typed")
+    with pytest.raises(error, match=match):
+        kernel.set_arg(index, value)
+    kernel.release()
+
+
+def test_argument_types_are_read_once_per_kernel(typed_program, monkeypatch):
+    from opencl_raw import checked
+    _, program = typed_program
+    kernel = program.create_kernel("typed")
+    calls = []
+    original = checked.clGetKernelArgInfo
+    monkeypatch.setattr(checked, "clGetKernelArgInfo", lambda *a: calls.append(a[1]) or original(*a))
+    kernel.set_arg(1, 3)
+    first = len(calls)
+    assert first >= len(TYPE_NAMES)                      # one type-name query per argument (size, then value)
+    for value in range(5):
+        kernel.set_arg(1, value)
+        kernel.set_arg(5, float(value))
+    assert len(calls) == first
+    clone = kernel.clone()
+    clone.set_arg(1, 4)                                  # the clone inherits the cache
+    assert len(calls) == first
+    for k in (kernel, clone):
+        k.release()
+
+
+def test_size_t_follows_the_address_bits(device):
+    from opencl_raw.program import _python_arg
+    bits = device.get_info(raw.CL_DEVICE_ADDRESS_BITS)
+    data = _python_arg("size_t", 2 ** 32 + 5 if bits == 64 else 5, bits, 0)
+    assert len(data) == bits // 8
+    assert int.from_bytes(data, "little") == (2 ** 32 + 5 if bits == 64 else 5)
+    assert _python_arg("size_t", 1, None, 0) is None     # unknown width: no conversion
+    assert _python_arg("uint", 3, 64, 0) == np.uint32(3).tobytes()
+    assert _python_arg("half", 0.5, 64, 0) == np.float16(0.5).tobytes()
+    assert _python_arg("float3", (1, 2, 3), 64, 0) == np.array([1, 2, 3, 0], np.float32).tobytes()
+    assert _python_arg("float*", 1, 64, 0) is None
+    with pytest.raises(ValueError, match="outside"):
+        _python_arg("ptrdiff_t", 2 ** 63, 64, 0)
+
+
+def test_clone_keeps_arguments_and_is_independent(env):
+    context, queue, program, out = env
+    kernel = program.create_kernel("maybe")
+    source = context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR,
+                                   host_buffer=np.array([12.5], dtype=np.float32))
+    other_out = context.create_buffer(raw.CL_MEM_READ_WRITE, 4)
+    kernel.set_args(out, source)
+    clone = kernel.clone()
+    assert isinstance(clone, cl.Kernel) and clone != kernel
+    assert clone.function_name == "maybe" and clone.program == program
+    kernel.set_args(other_out, None)                     # changes the original only
+    queue.enqueue_nd_range_kernel(clone, 1).wait()
+    queue.enqueue_nd_range_kernel(kernel, 1).wait()
+    assert queue.enqueue_read_buffer(out).view(np.float32)[0] == 12.5
+    assert queue.enqueue_read_buffer(other_out).view(np.float32)[0] == -1.0
+    for obj in (kernel, clone, source, other_out):
+        obj.release()
+
+
+def test_sub_group_info(built, device):
+    _, program = built
+    kernel = program.create_kernel("reverse_groups")
+    if device.max_num_sub_groups == 0:
+        # PoCL 3.1 on CPUs has no sub-groups: the driver answers CL_INVALID_OPERATION to every param
+        for param, value in ((raw.CL_KERNEL_MAX_SUB_GROUP_SIZE_FOR_NDRANGE, (8,)),
+                             (raw.CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE, 8),
+                             (raw.CL_KERNEL_LOCAL_SIZE_FOR_SUB_GROUP_COUNT, 1),
+                             (raw.CL_KERNEL_MAX_NUM_SUB_GROUPS, None),
+                             (raw.CL_KERNEL_COMPILE_NUM_SUB_GROUPS, None)):
+            with pytest.raises(errors.InvalidOperation) as caught:
+                kernel.get_sub_group_info(device, param, value)
+            assert caught.value.function == "clGetKernelSubGroupInfo"
+    else:
+        size = kernel.get_sub_group_info(device, raw.CL_KERNEL_MAX_SUB_GROUP_SIZE_FOR_NDRANGE, (8,))
+        count = kernel.get_sub_group_info(device, raw.CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE, 8)
+        assert type(size) is int and 1 <= size <= 8 and count == -(-8 // size)
+        assert kernel.get_sub_group_info(device, raw.CL_KERNEL_MAX_NUM_SUB_GROUPS) >= 1
+    with pytest.raises(ValueError, match="needs input_value"):
+        kernel.get_sub_group_info(device, raw.CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE)
+    with pytest.raises(TypeError, match="sub-group count"):
+        kernel.get_sub_group_info(device, raw.CL_KERNEL_LOCAL_SIZE_FOR_SUB_GROUP_COUNT, (1,))
+    with pytest.raises(ValueError, match="takes no input_value"):
+        kernel.get_sub_group_info(device, raw.CL_KERNEL_MAX_NUM_SUB_GROUPS, 4)
+    with pytest.raises(ValueError, match="dimensions"):
+        kernel.get_sub_group_info(device, raw.CL_KERNEL_SUB_GROUP_COUNT_FOR_NDRANGE, (1, 1, 1, 1))
+    with pytest.raises(TypeError, match="Device"):
+        kernel.get_sub_group_info("device", raw.CL_KERNEL_MAX_NUM_SUB_GROUPS)
+    kernel.release()
+
+
+# --------------------------------------------------------------------------- #
+# native kernels
+# --------------------------------------------------------------------------- #
+
+def test_native_kernel_runs_a_python_callable(context, queue, device):
+    from opencl_raw import _callbacks
+    if not device.get_info(raw.CL_DEVICE_EXECUTION_CAPABILITIES) & raw.CL_EXEC_NATIVE_KERNEL:
+        pytest.skip("the device has no CL_EXEC_NATIVE_KERNEL")
+    before = _callbacks.pending()
+    data = np.arange(64, dtype=np.float32)
+    a = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data)
+    b = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=np.zeros(16, np.int32))
+    seen = {}
+
+    def saxpy(args, x, y):
+        factor, offset = np.frombuffer(args, dtype=np.float32)
+        seen["args"] = bytes(args)
+        seen["sizes"] = (len(x), len(y))
+        values = np.frombuffer(x, dtype=np.float32)
+        values *= factor
+        values += offset
+        np.frombuffer(y, dtype=np.int32)[:] = np.arange(16) * 3
+
+    args = np.array([2.5, -1.0], dtype=np.float32)
+    event = queue.enqueue_native_kernel(saxpy, args, [a, b])
+    del saxpy                                            # kept alive by the binding until it ran
+    import gc
+    gc.collect()
+    event.wait()
+    assert event.command_type == raw.CL_COMMAND_NATIVE_KERNEL
+    assert seen["args"] == args.tobytes() and seen["sizes"] == (data.nbytes, 64)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(a).view(np.float32), data * 2.5 - 1.0)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(b).view(np.int32), np.arange(16) * 3)
+    assert _callbacks.pending() == before                # the callable's entry is dropped once it ran
+    # no args and no memory objects: the callable gets b""
+    calls = []
+    queue.enqueue_native_kernel(lambda args: calls.append(args)).wait()
+    assert calls == [b""]
+    for obj in (a, b, event):
+        obj.release()
+
+
+def test_native_kernel_exception_goes_to_unraisablehook(queue, device, monkeypatch):
+    import sys
+    if not device.get_info(raw.CL_DEVICE_EXECUTION_CAPABILITIES) & raw.CL_EXEC_NATIVE_KERNEL:
+        pytest.skip("the device has no CL_EXEC_NATIVE_KERNEL")
+    caught = []
+    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+
+    def broken(args):
+        raise ZeroDivisionError("inside the native kernel")
+
+    event = queue.enqueue_native_kernel(broken, b"\x01\x02")
+    event.wait()
+    assert event.command_execution_status == cl.CommandExecutionStatus.COMPLETE
+    assert len(caught) == 1 and isinstance(caught[0].exc_value, ZeroDivisionError)
+
+
+def test_native_kernel_validation(queue, context, monkeypatch):
+    from opencl_raw import program as program_module
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 16)
+    with pytest.raises(TypeError, match="callable"):
+        queue.enqueue_native_kernel("print")
+    with pytest.raises(TypeError, match="buffer protocol"):
+        queue.enqueue_native_kernel(print, args_bytes=3)
+    with pytest.raises(TypeError, match="memory objects"):
+        queue.enqueue_native_kernel(print, mem_objects=[np.zeros(4)])
+    monkeypatch.setattr(program_module, "_runs_native_kernels", lambda device: False)
+    with pytest.raises(cl.FunctionUnavailableError) as caught:
+        queue.enqueue_native_kernel(print, b"", [buffer])
+    assert "CL_EXEC_NATIVE_KERNEL" in str(caught.value) and caught.value.function == "clEnqueueNativeKernel"
+    buffer.release()

@@ -33,6 +33,8 @@ DEFAULT_OUTPUT = os.path.join(ROOT, "opencl_raw", "_generated.py")
 HEADERS = ["cl_version.h", "cl_platform.h", "cl.h", "cl_gl.h", "cl_egl.h", "cl_ext.h"]
 # Headers whose functions and constants make up the API surface.
 API_HEADERS = {"cl.h", "cl_gl.h", "cl_egl.h", "cl_ext.h"}
+# Read after HEADERS (with their macros) for the ICD dispatch table layout only.
+ICD_HEADER = "cl_icd.h"
 
 # The build we emulate: GCC on 64-bit Linux, OpenCL 3.0 target.
 PREDEFINED = {
@@ -258,6 +260,7 @@ class Model:
     skipped: list = field(default_factory=list)      # (name, reason)
     since: dict = field(default_factory=dict)        # constant name -> 'OpenCL 1.2' or extension name
     negative_literals: set = field(default_factory=set)  # constants written as a negative literal (-30)
+    dispatch: list = field(default_factory=list)     # (member, is a function pointer) of struct _cl_icd_dispatch
 
 
 # --------------------------------------------------------------------------- #
@@ -744,7 +747,76 @@ def parse_headers(header_dir: str) -> Model:
                     parser.on_statement(stmt, header, conditions, extension)
                 buf = []
     parser.finish()
+    parser.model.dispatch = parse_dispatch_table(header_dir, pp, parser.model)
     return parser.model
+
+
+def parse_dispatch_table(header_dir: str, pp: Preprocessor, model: Model) -> list:
+    """The slots of ``struct _cl_icd_dispatch`` (cl_icd.h), in order: (member, is a function pointer).
+
+    Every member is declared ``cl_api_<name> <name>;``.  Its ``cl_api_<name>`` typedef is a
+    function pointer type, or ``void *`` where the build lacks the function (the Direct3D and
+    DX9 sharing entries outside Windows; any entry of a newer OpenCL version than targeted).
+    A function pointer typedef must have the parameters of the prototype in ``model.functions``.
+    """
+    with open(os.path.join(header_dir, "CL", ICD_HEADER), encoding="utf-8") as f:
+        text = f.read()
+    typedefs: dict[str, FuncSig | None] = {}   # cl_api_X -> signature, or None for void *
+    members: list[tuple[str, str]] = []         # (type name, member name)
+    buf: list[str] = []
+    for kind, payload, _ in pp.run(text):
+        if kind != "code":
+            continue
+        buf.append(payload)
+        joined = " ".join(buf)
+        if joined.count("{") != joined.count("}") or not joined.rstrip().endswith((";", "}")):
+            continue
+        buf = []
+        for stmt in split_top(joined, ";"):
+            stmt = re.sub(r"\s+", " ", VERSION_RE.sub(" ", stmt)).strip()
+            m = re.fullmatch(r"typedef struct _cl_icd_dispatch \{(.*)\} (\w+)", stmt)
+            if m:
+                for decl in split_top(m.group(1), ";"):
+                    words = decl.split()
+                    if words:
+                        if len(words) != 2:
+                            raise SystemExit(f"{ICD_HEADER}: dispatch member {decl!r} not understood")
+                        members.append((words[0], words[1]))
+                continue
+            m = re.fullmatch(r"typedef void \*\s*(cl_api_\w+)", stmt)
+            if m:
+                typedefs[m.group(1)] = None
+                continue
+            m = re.fullmatch(r"typedef (.*?)\(\s*CL_API_CALL\s*\*\s*(cl_api_\w+)\s*\)\s*\((.*)\)", stmt)
+            if m:
+                name = m.group(2)
+                typedefs[name] = FuncSig(name, parse_type(tokenize(m.group(1))), parse_params(m.group(3), name))
+    slots = []
+    for type_name, member in members:
+        if type_name != "cl_api_" + member or type_name not in typedefs:
+            raise SystemExit(f"{ICD_HEADER}: dispatch member {member} has type {type_name}")
+        sig = typedefs[type_name]
+        if sig is not None:
+            fn = model.functions.get(member)
+            if fn is None:
+                raise SystemExit(f"{ICD_HEADER}: dispatch member {member} is not a function of the headers")
+            scalars = dict(model.scalars)
+
+            def same(t: CType) -> str:
+                # int and cl_int are one C type (cl_api_clCreateFromGLBuffer says int *errcode_ret).
+                if t.callback:
+                    return t.c()
+                expr = scalars.get(t.base, C_SCALARS.get(t.base, t.base))
+                return f"{CTYPES_INT.get(expr, expr)}{'*' * t.pointers}"
+
+            c_types = [same(p.type) for p in sig.params] + [same(sig.restype)]
+            want = [same(p.type) for p in fn.sig.params] + [same(fn.sig.restype)]
+            if c_types != want:
+                raise SystemExit(f"{ICD_HEADER}: {type_name} {c_types} differs from the prototype {want}")
+        slots.append((member, sig is not None))
+    if not slots:
+        raise SystemExit(f"{ICD_HEADER}: struct _cl_icd_dispatch not found")
+    return slots
 
 
 # --------------------------------------------------------------------------- #
@@ -852,6 +924,23 @@ class Emitter:
         for fn in m.functions.values():
             self.emit_function(fn)
         self.w("}")
+        self.w()
+        self.w("# The ICD dispatch table (struct _cl_icd_dispatch in cl_icd.h): the function of each")
+        self.w("# pointer-sized slot, in order; None where the slot is not a function pointer in this")
+        self.w("# build (typedef void *: the Direct3D and DX9 sharing entries outside Windows).")
+        self.w("DISPATCH_TABLE = (")
+        for index, (member, is_function) in enumerate(m.dispatch):
+            if is_function:
+                self.w(f"    {member!r},  # {index}")
+            else:
+                self.w(f"    None,  # {index} {member} (void *)")
+        self.w(")")
+        self.w()
+        self.w("# The struct member of every slot of DISPATCH_TABLE.")
+        self.w("DISPATCH_MEMBERS = (")
+        for member, _ in m.dispatch:
+            self.w(f"    {member!r},")
+        self.w(")")
         self.w()
         self.w("CONSTANT_HEADERS = {")
         for name, value, header in m.constants:

@@ -1,0 +1,1339 @@
+#!/usr/bin/env python3
+"""Performance harness of opencl_raw (issue 7): ours against C, pyopencl and clpeak.
+
+Run from the repository root::
+
+    python3 tools/bench.py                       # platform 0, device 0; full run (a few minutes)
+    python3 tools/bench.py --quick --json out.json
+    python3 tools/bench.py --platform nvidia --device 0 --clpeak /tmp/clpeak/usr/bin/clpeak
+
+It measures on one device, each operation as the median over repeated batches
+after a warm-up batch:
+
+1. call overhead of a scalar ``clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)``:
+   bare ctypes (a CDLL of our own with argtypes set), ``raw``, ``checked``, the
+   handle layer's ``get_info`` and attribute; C;
+2. kernel launches (two buffers and one int set, NDRange 64, local size NULL):
+   throughput with unchanged and with changing arguments, latency (clFinish after
+   each launch, wall clock) and clpeak's latency measure (event profiling,
+   QUEUED to END); handle layer, raw layer, bare ctypes; C; pyopencl's idiomatic
+   call and its fast path;
+3. small transfers: a blocking 4-byte write, then a blocking 4-byte read;
+4. bandwidth of 256 MiB (blocking and non-blocking write and read, map + memcpy +
+   unmap), and the same measured with clpeak's method, buffer flags and size
+   next to clpeak's own numbers;
+5. churn: create + release a 4 KiB buffer; create, set (CL_COMPLETE) and release a
+   user event;
+6. fresh processes: ``import`` time and peak RSS, time to a first kernel result
+   (program binary cache warm) and its peak RSS.
+
+The peers are optional: the C program (tools/bench_c.c, compiled with gcc at
+bench time), pyopencl (when ``importlib.metadata`` finds the ``pyopencl``
+distribution in the interpreter given by ``--pyopencl-python``, default this
+one) and clpeak (``--clpeak`` or ``clpeak`` on PATH). A missing peer gives null.
+Each side runs in a child process of its own (``--worker``), so no side shares
+an interpreter or driver state with another.
+
+Output: a table (operation, unit, ours, each peer, ours/peer ratios), the
+targets of issue 7 with PASS/MISS, and with ``--json PATH`` the same as JSON.
+Exit status 0 unless the harness itself fails (a MISS is not a failure).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import itertools
+import json
+import os
+import platform as _platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+C_SOURCE = os.path.join(REPO, "tools", "bench_c.c")
+HEADERS = os.path.join(REPO, "headers")
+
+KERNEL_SOURCE = """\
+__kernel void add(__global const int *a, __global int *b, int c)
+{
+    size_t i = get_global_id(0);
+    b[i] = a[i] + c;
+}
+"""
+GLOBAL_SIZE = 64
+POOL = 16            # buffer pairs and ints cycled by the changing-argument launches
+MIB = 1 << 20
+
+#: batch sizes and repeat counts, shared by the Python workers and the C program
+COUNTS = {
+    "full": dict(call_batch=2000, call_repeats=15, launch_batch=1000, launch_repeats=11,
+                 latency_batch=100, latency_repeats=11, transfer_batch=200, transfer_repeats=11,
+                 churn_batch=500, churn_repeats=11, bw_bytes=256 * MIB, bw_repeats=7, bw_nonblocking_batch=4,
+                 clpeak_iters=20, fresh_runs=7),
+    "quick": dict(call_batch=50, call_repeats=3, launch_batch=20, launch_repeats=3,
+                  latency_batch=5, latency_repeats=3, transfer_batch=10, transfer_repeats=3,
+                  churn_batch=20, churn_repeats=3, bw_bytes=4 * MIB, bw_repeats=3, bw_nonblocking_batch=2,
+                  clpeak_iters=3, fresh_runs=2),
+}
+
+BW_KINDS = ("write_blocking", "read_blocking", "write_nonblocking", "read_nonblocking")
+
+
+# =========================================================================== #
+# Timing helpers (used by the workers)
+# =========================================================================== #
+
+def median_of_batches(run_batch: Callable[[int], float], batch: int, repeats: int, scale: float = 1e6) -> float:
+    """Median over ``repeats`` batches of the per-operation time, after one warm-up batch.
+
+    ``run_batch(n)`` runs n operations and returns the elapsed seconds. Returns
+    microseconds by default (``scale``).
+    """
+    run_batch(batch)
+    return statistics.median(run_batch(batch) / batch * scale for _ in range(repeats))
+
+
+def median_bandwidth(run_batch: Callable[[int], float], nbytes: int, batch: int, repeats: int) -> float:
+    """GB/s (1e9 bytes per second): median over ``repeats`` batches of ``batch`` transfers, after a warm-up."""
+    run_batch(batch)
+    return statistics.median(nbytes * batch / run_batch(batch) / 1e9 for _ in range(repeats))
+
+
+def clpeak_bandwidth(run: Callable[[], None], finish: Callable[[], None], nbytes: int, iters: int) -> float:
+    """clpeak's transfer method: one warm-up, then ``iters`` transfers and one finish timed together."""
+    run()
+    finish()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        run()
+    finish()
+    return nbytes * iters / (time.perf_counter() - t0) / 1e9
+
+
+def clpeak_memcpy(map_: Callable[[], Any], copy: Callable[[Any], None], unmap: Callable[[Any], None],
+                  finish: Callable[[], None], nbytes: int, iters: int) -> float:
+    """clpeak's memcpy rows: map (blocking), time only the copy, unmap; GB/s over ``iters``."""
+    total = 0.0
+    for _ in range(iters):
+        mapped = map_()
+        finish()
+        t0 = time.perf_counter()
+        copy(mapped)
+        total += time.perf_counter() - t0
+        unmap(mapped)
+        finish()
+    return nbytes * iters / total / 1e9
+
+
+def clpeak_transfer_bytes(max_alloc: int, max_work_item_size0: int, is_cpu: bool) -> int:
+    """The buffer size clpeak 1.1 uses for --transfer-bandwidth on a device.
+
+    Half the largest allocation in floats, capped at 2**27 floats on CPUs and 2**29
+    elsewhere, rounded down to a multiple of the work-group size it uses
+    (CL_DEVICE_MAX_WORK_ITEM_SIZES[0], at most 256).
+    """
+    items = max_alloc // 4 // 2
+    cap = 1 << 27 if is_cpu else 1 << 29
+    group = max(1, min(max_work_item_size0, 256))
+    return (min(items, cap) // group) * group * 4
+
+
+# =========================================================================== #
+# Worker: ours (bare ctypes, raw, checked, handle layer)
+# =========================================================================== #
+
+def _bare_library():
+    """Our own hand-written ctypes declarations of the few functions measured (the floor)."""
+    lib = ctypes.CDLL(os.environ.get("OPENCL_RAW_LIBRARY") or "libOpenCL.so.1")
+    vp, u32, i32, size, u64 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, ctypes.c_size_t, ctypes.c_uint64
+    p_i32 = ctypes.POINTER(i32)
+
+    def declare(name, restype, *argtypes):
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = argtypes, restype
+        return fn
+
+    class Bare:
+        clGetDeviceInfo = declare("clGetDeviceInfo", i32, vp, u32, size, vp, vp)
+        clSetKernelArg = declare("clSetKernelArg", i32, vp, u32, size, vp)
+        clEnqueueNDRangeKernel = declare("clEnqueueNDRangeKernel", i32, vp, vp, u32, vp, vp, vp, u32, vp, vp)
+        clFinish = declare("clFinish", i32, vp)
+        clEnqueueWriteBuffer = declare("clEnqueueWriteBuffer", i32, vp, vp, u32, size, size, vp, u32, vp, vp)
+        clEnqueueReadBuffer = declare("clEnqueueReadBuffer", i32, vp, vp, u32, size, size, vp, u32, vp, vp)
+        clCreateBuffer = declare("clCreateBuffer", vp, vp, u64, size, vp, p_i32)
+        clReleaseMemObject = declare("clReleaseMemObject", i32, vp)
+        clCreateUserEvent = declare("clCreateUserEvent", vp, vp, p_i32)
+        clSetUserEventStatus = declare("clSetUserEventStatus", i32, vp, i32)
+        clReleaseEvent = declare("clReleaseEvent", i32, vp)
+
+    return Bare
+
+
+def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], clpeak_bytes: int) -> Dict[str, Any]:
+    sys.path.insert(0, REPO)
+    import numpy as np
+
+    import opencl_raw as cl
+    from opencl_raw import checked, raw
+
+    byref, sizeof = ctypes.byref, ctypes.sizeof
+    out: Dict[str, Any] = {"notes": {}}
+    device = cl.get_platform_ids()[platform_index].get_device_ids()[device_index]
+    context = cl.create_context([device])
+    queue = context.create_command_queue_with_properties(device)
+    prof_queue = context.create_command_queue_with_properties(device, raw.CL_QUEUE_PROFILING_ENABLE)
+    program = context.create_program_with_source(KERNEL_SOURCE).build()
+    kernel = program.create_kernel("add")
+    zeros = np.zeros(GLOBAL_SIZE, dtype=np.int32)
+    flags_in = raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR
+    pool_a = [context.create_buffer(flags_in, host_buffer=zeros) for _ in range(POOL)]
+    pool_b = [context.create_buffer(raw.CL_MEM_READ_WRITE, zeros.nbytes) for _ in range(POOL)]
+    pool_v = [np.int32(i + 1) for i in range(POOL)]
+    bare = _bare_library()
+    mem_size = sizeof(raw.cl_mem)
+    cb, cr = counts["call_batch"], counts["call_repeats"]
+    lb, lr = counts["launch_batch"], counts["launch_repeats"]
+    tb, tr = counts["latency_batch"], counts["latency_repeats"]
+    xb, xr = counts["transfer_batch"], counts["transfer_repeats"]
+    hb, hr = counts["churn_batch"], counts["churn_repeats"]
+    perf = time.perf_counter
+
+    # -- 1. call overhead ----------------------------------------------------------
+    param = raw.CL_DEVICE_MAX_COMPUTE_UNITS
+    dev_h = device.handle
+    dev_v = ctypes.c_void_p(device.handle.value)
+    units = raw.cl_uint()
+
+    def info_bare(n):
+        f, t0 = bare.clGetDeviceInfo, perf()
+        for _ in range(n):
+            f(dev_v, param, 4, byref(units), None)
+        return perf() - t0
+
+    def info_raw(n):
+        t0 = perf()
+        for _ in range(n):
+            raw.clGetDeviceInfo(dev_h, param, 4, byref(units), None)
+        return perf() - t0
+
+    def info_checked(n):
+        t0 = perf()
+        for _ in range(n):
+            checked.clGetDeviceInfo(dev_h, param, 4, byref(units), None)
+        return perf() - t0
+
+    def info_handle(n):
+        t0 = perf()
+        for _ in range(n):
+            device.get_info(param)
+        return perf() - t0
+
+    def info_attribute(n):
+        t0 = perf()
+        for _ in range(n):
+            device.max_compute_units
+        return perf() - t0
+
+    assert device.get_info(param) == device.max_compute_units > 0
+    out["device_info[bare_ctypes]"] = median_of_batches(info_bare, cb, cr)
+    out["device_info[raw]"] = median_of_batches(info_raw, cb, cr)
+    out["device_info[checked]"] = median_of_batches(info_checked, cb, cr)
+    out["device_info"] = median_of_batches(info_handle, cb, cr)
+    out["device_info[attribute]"] = median_of_batches(info_attribute, cb, cr)
+
+    # -- 2. launches -----------------------------------------------------------------
+    a0, b0, v0 = pool_a[0], pool_b[0], pool_v[0]
+    triples = list(zip(pool_a, pool_b, pool_v))
+    q_h, k_h = queue.handle, kernel.handle
+    raw_triples = [(a.handle, b.handle, raw.cl_int(int(v))) for a, b, v in triples]
+    q_v, k_v = ctypes.c_void_p(q_h.value), ctypes.c_void_p(k_h.value)
+    bare_triples = [(ctypes.c_void_p(a.handle.value), ctypes.c_void_p(b.handle.value), ctypes.c_int32(int(v)))
+                    for a, b, v in triples]
+    gsize = (ctypes.c_size_t * 1)(GLOBAL_SIZE)
+
+    def handle_launches(changing: bool, finish_each: bool, q=queue):
+        def run(n):
+            seq = itertools.islice(itertools.cycle(triples), n) if changing else itertools.repeat((a0, b0, v0), n)
+            t0 = perf()
+            for a, b, v in seq:
+                kernel.set_arg(0, a)
+                kernel.set_arg(1, b)
+                kernel.set_arg(2, v)
+                q.enqueue_nd_range_kernel(kernel, (GLOBAL_SIZE,))
+                if finish_each:
+                    q.finish()
+            q.finish()
+            return perf() - t0
+        return run
+
+    def raw_launches(changing: bool, finish_each: bool):
+        def run(n):
+            seq = (itertools.islice(itertools.cycle(raw_triples), n) if changing
+                   else itertools.repeat(raw_triples[0], n))
+            t0 = perf()
+            for a, b, v in seq:
+                raw.clSetKernelArg(k_h, 0, mem_size, byref(a))
+                raw.clSetKernelArg(k_h, 1, mem_size, byref(b))
+                raw.clSetKernelArg(k_h, 2, 4, byref(v))
+                raw.clEnqueueNDRangeKernel(q_h, k_h, 1, None, gsize, None, 0, None, None)
+                if finish_each:
+                    raw.clFinish(q_h)
+            raw.clFinish(q_h)
+            return perf() - t0
+        return run
+
+    def bare_launches(changing: bool, finish_each: bool):
+        set_arg, enqueue, finish = bare.clSetKernelArg, bare.clEnqueueNDRangeKernel, bare.clFinish
+
+        def run(n):
+            seq = (itertools.islice(itertools.cycle(bare_triples), n) if changing
+                   else itertools.repeat(bare_triples[0], n))
+            t0 = perf()
+            for a, b, v in seq:
+                set_arg(k_v, 0, 8, byref(a))
+                set_arg(k_v, 1, 8, byref(b))
+                set_arg(k_v, 2, 4, byref(v))
+                enqueue(q_v, k_v, 1, None, gsize, None, 0, None, None)
+                if finish_each:
+                    finish(q_v)
+            finish(q_v)
+            return perf() - t0
+        return run
+
+    for name, changing, finish_each, batch, repeats in (
+            ("launch_unchanged", False, False, lb, lr), ("launch_changing", True, False, lb, lr),
+            ("launch_latency_wall", False, True, tb, tr)):
+        out[f"{name}[bare_ctypes]"] = median_of_batches(bare_launches(changing, finish_each), batch, repeats)
+        out[f"{name}[raw]"] = median_of_batches(raw_launches(changing, finish_each), batch, repeats)
+        out[name] = median_of_batches(handle_launches(changing, finish_each), batch, repeats)
+    check = np.empty(GLOBAL_SIZE, dtype=np.int32)
+    queue.enqueue_read_buffer(pool_b[POOL - 1], check)
+    assert (check == POOL).all(), check
+
+    def event_latency(n):
+        # clpeak's measure: QUEUED to END of each launch, clFinish after each; returns total seconds
+        total = 0
+        for _ in range(n):
+            kernel.set_arg(0, a0)
+            kernel.set_arg(1, b0)
+            kernel.set_arg(2, v0)
+            event = prof_queue.enqueue_nd_range_kernel(kernel, (GLOBAL_SIZE,))
+            prof_queue.finish()
+            total += (event.get_profiling_info(raw.CL_PROFILING_COMMAND_END)
+                      - event.get_profiling_info(raw.CL_PROFILING_COMMAND_QUEUED))
+        return total * 1e-9
+
+    out["launch_latency_event"] = median_of_batches(event_latency, tb, tr)
+
+    # -- 3. small transfers -----------------------------------------------------------
+    small = context.create_buffer(raw.CL_MEM_READ_WRITE, 4)
+    host_w, host_r = np.array([42], dtype=np.int32), np.zeros(1, dtype=np.int32)
+    small_h, small_v = small.handle, ctypes.c_void_p(small.handle.value)
+    w_ptr, r_ptr = host_w.ctypes.data, host_r.ctypes.data
+
+    def transfers_handle(n):
+        t0 = perf()
+        for _ in range(n):
+            queue.enqueue_write_buffer(small, host_w)
+            queue.enqueue_read_buffer(small, host_r)
+        return perf() - t0
+
+    def transfers_raw(n):
+        t0 = perf()
+        for _ in range(n):
+            raw.clEnqueueWriteBuffer(q_h, small_h, raw.CL_TRUE, 0, 4, w_ptr, 0, None, None)
+            raw.clEnqueueReadBuffer(q_h, small_h, raw.CL_TRUE, 0, 4, r_ptr, 0, None, None)
+        return perf() - t0
+
+    def transfers_bare(n):
+        write, read, t0 = bare.clEnqueueWriteBuffer, bare.clEnqueueReadBuffer, perf()
+        for _ in range(n):
+            write(q_v, small_v, 1, 0, 4, w_ptr, 0, None, None)
+            read(q_v, small_v, 1, 0, 4, r_ptr, 0, None, None)
+        return perf() - t0
+
+    out["small_transfer_pair[bare_ctypes]"] = median_of_batches(transfers_bare, xb, xr)
+    out["small_transfer_pair[raw]"] = median_of_batches(transfers_raw, xb, xr)
+    out["small_transfer_pair"] = median_of_batches(transfers_handle, xb, xr)
+    assert host_r[0] == 42
+    small.release()
+
+    # -- 5. churn ----------------------------------------------------------------------
+    ctx_h, ctx_v = context.handle, ctypes.c_void_p(context.handle.value)
+    rw = raw.CL_MEM_READ_WRITE
+
+    def buffers_handle(n):
+        t0 = perf()
+        for _ in range(n):
+            context.create_buffer(rw, 4096).release()
+        return perf() - t0
+
+    def buffers_raw(n):
+        err = raw.cl_int()
+        t0 = perf()
+        for _ in range(n):
+            mem = raw.clCreateBuffer(ctx_h, rw, 4096, None, byref(err))
+            raw.clReleaseMemObject(mem)
+        return perf() - t0
+
+    def buffers_bare(n):
+        create, release, err = bare.clCreateBuffer, bare.clReleaseMemObject, ctypes.c_int32()
+        t0 = perf()
+        for _ in range(n):
+            release(create(ctx_v, rw, 4096, None, byref(err)))
+        return perf() - t0
+
+    out["buffer_churn[bare_ctypes]"] = median_of_batches(buffers_bare, hb, hr)
+    out["buffer_churn[raw]"] = median_of_batches(buffers_raw, hb, hr)
+    out["buffer_churn"] = median_of_batches(buffers_handle, hb, hr)
+
+    complete = raw.CL_COMPLETE
+    # The handle layer's user events (naming rule: Context.create_user_event, Event.set_user_event_status)
+    # are measured once they exist; until then the checked layer stands in, and the row says so.
+    create_user_event, set_name = getattr(context, "create_user_event", None), None
+    if create_user_event is not None:
+        probe = create_user_event()
+        set_name = next((name for name in ("set_user_event_status", "set_status") if hasattr(probe, name)), None)
+        if set_name is not None:
+            getattr(probe, set_name)(complete)
+        probe.release()
+    if set_name is not None:
+        def events_top(n):
+            t0 = perf()
+            for _ in range(n):
+                event = create_user_event()
+                getattr(event, set_name)(complete)
+                event.release()
+            return perf() - t0
+        out["notes"]["user_event_churn"] = f"handle layer: Context.create_user_event, Event.{set_name}, release"
+        out["user_event_churn.layer"] = "handle"
+    else:
+        def events_top(n):
+            t0 = perf()
+            for _ in range(n):
+                event = checked.clCreateUserEvent(ctx_h)
+                checked.clSetUserEventStatus(event, complete)
+                checked.clReleaseEvent(event)
+            return perf() - t0
+        out["notes"]["user_event_churn"] = ("checked layer: the handle layer has no Context.create_user_event yet")
+        out["user_event_churn.layer"] = "checked"
+
+    def events_raw(n):
+        err = raw.cl_int()
+        t0 = perf()
+        for _ in range(n):
+            event = raw.clCreateUserEvent(ctx_h, byref(err))
+            raw.clSetUserEventStatus(event, complete)
+            raw.clReleaseEvent(event)
+        return perf() - t0
+
+    def events_bare(n):
+        create, set_status, release = bare.clCreateUserEvent, bare.clSetUserEventStatus, bare.clReleaseEvent
+        err, t0 = ctypes.c_int32(), perf()
+        for _ in range(n):
+            event = create(ctx_v, byref(err))
+            set_status(event, complete)
+            release(event)
+        return perf() - t0
+
+    out["user_event_churn[bare_ctypes]"] = median_of_batches(events_bare, hb, hr)
+    out["user_event_churn[raw]"] = median_of_batches(events_raw, hb, hr)
+    out["user_event_churn"] = median_of_batches(events_top, hb, hr)
+
+    # -- 4. bandwidth (last: the big allocations) ----------------------------------------
+    bw_flags = raw.CL_MEM_READ_WRITE | raw.CL_MEM_ALLOC_HOST_PTR
+    out.update(_bandwidth_ours(np, raw, context, queue, bw_flags, counts["bw_bytes"], counts))
+    if clpeak_bytes:
+        out.update(_clpeak_method_ours(np, raw, context, queue, bw_flags, clpeak_bytes, counts["clpeak_iters"]))
+    return out
+
+
+def _bandwidth_ours(np, raw, context, queue, flags, nbytes, counts):
+    out = {}
+    buffer = context.create_buffer(flags, nbytes)
+    host = np.empty(nbytes, dtype=np.uint8)
+    host.fill(1)
+    repeats, nb_batch = counts["bw_repeats"], counts["bw_nonblocking_batch"]
+    perf = time.perf_counter
+
+    def transfers(write: bool, blocking: bool):
+        def run(n):
+            t0 = perf()
+            for _ in range(n):
+                if write:
+                    queue.enqueue_write_buffer(buffer, host, blocking=blocking)
+                else:
+                    queue.enqueue_read_buffer(buffer, host, blocking=blocking)
+            queue.finish()
+            return perf() - t0
+        return run
+
+    def mapped(read: bool):
+        def run(n):
+            t0 = perf()
+            for _ in range(n):
+                array, _event = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ if read else raw.CL_MAP_WRITE)
+                if read:
+                    np.copyto(host, array)
+                else:
+                    np.copyto(array, host)
+                queue.enqueue_unmap_mem_object(buffer, array)
+                del array
+            queue.finish()
+            return perf() - t0
+        return run
+
+    out["bw_write_blocking"] = median_bandwidth(transfers(True, True), nbytes, 1, repeats)
+    out["bw_read_blocking"] = median_bandwidth(transfers(False, True), nbytes, 1, repeats)
+    out["bw_write_nonblocking"] = median_bandwidth(transfers(True, False), nbytes, nb_batch, repeats)
+    out["bw_read_nonblocking"] = median_bandwidth(transfers(False, False), nbytes, nb_batch, repeats)
+    out["bw_map_read_memcpy"] = median_bandwidth(mapped(True), nbytes, 1, repeats)
+    out["bw_map_write_memcpy"] = median_bandwidth(mapped(False), nbytes, 1, repeats)
+    buffer.release()
+    return out
+
+
+def _clpeak_method_ours(np, raw, context, queue, flags, nbytes, iters):
+    out = {}
+    buffer = context.create_buffer(flags, nbytes)
+    host = np.zeros(nbytes, dtype=np.uint8)
+    for kind in BW_KINDS:
+        write, blocking = kind.startswith("write"), kind.endswith("_blocking")
+        if write:
+            def run():
+                queue.enqueue_write_buffer(buffer, host, blocking=blocking)
+        else:
+            def run():
+                queue.enqueue_read_buffer(buffer, host, blocking=blocking)
+        out[f"clpeak_{kind}"] = clpeak_bandwidth(run, queue.finish, nbytes, iters)
+    for read in (True, False):
+        def map_():
+            array, _event = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ if read else raw.CL_MAP_WRITE)
+            return array
+
+        def copy(array):
+            np.copyto(host, array) if read else np.copyto(array, host)
+
+        def unmap(array):
+            queue.enqueue_unmap_mem_object(buffer, array)
+        key = "clpeak_memcpy_from_mapped" if read else "clpeak_memcpy_to_mapped"
+        out[key] = clpeak_memcpy(map_, copy, unmap, queue.finish, nbytes, iters)
+    buffer.release()
+    return out
+
+
+# =========================================================================== #
+# Worker: pyopencl
+# =========================================================================== #
+
+def pyopencl_version() -> Optional[str]:
+    """The installed pyopencl distribution's version, or None.
+
+    Goes by the distribution metadata: a ``pyopencl`` folder alone (the
+    pocl-binary-distribution wheel makes one) is not pyopencl.
+    """
+    import importlib.metadata
+    try:
+        return importlib.metadata.distribution("pyopencl").version
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, int]) -> Dict[str, Any]:
+    version = pyopencl_version()
+    if version is None:
+        return {"available": False}
+    import warnings
+
+    import numpy as np
+    import pyopencl as cl
+
+    warnings.simplefilter("ignore")  # e.g. pyopencl's CompilerWarning for an empty build log
+    out: Dict[str, Any] = {"available": True, "version": version, "notes": {}}
+    device = cl.get_platforms()[platform_index].get_devices()[device_index]
+    context = cl.Context([device])
+    queue = cl.CommandQueue(context, device)
+    prof_queue = cl.CommandQueue(context, device, properties=cl.command_queue_properties.PROFILING_ENABLE)
+    program = cl.Program(context, KERNEL_SOURCE).build()
+    kernel = program.add                                 # idiomatic: one kernel object, called with numpy scalars
+    fast = cl.Kernel(program, "add")                     # fast path candidate 1: scalar dtypes declared
+    fast.set_scalar_arg_dtypes([None, None, np.int32])
+    mf = cl.mem_flags
+    zeros = np.zeros(GLOBAL_SIZE, dtype=np.int32)
+    pool_a = [cl.Buffer(context, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=zeros) for _ in range(POOL)]
+    pool_b = [cl.Buffer(context, mf.READ_WRITE, zeros.nbytes) for _ in range(POOL)]
+    pool_v = [np.int32(i + 1) for i in range(POOL)]
+    triples = list(zip(pool_a, pool_b, pool_v))
+    a0, b0, v0 = triples[0]
+    perf = time.perf_counter
+    cb, cr = counts["call_batch"], counts["call_repeats"]
+    lb, lr = counts["launch_batch"], counts["launch_repeats"]
+    tb, tr = counts["latency_batch"], counts["latency_repeats"]
+    xb, xr = counts["transfer_batch"], counts["transfer_repeats"]
+    hb, hr = counts["churn_batch"], counts["churn_repeats"]
+
+    # -- 1. call overhead --------------------------------------------------------------
+    param = cl.device_info.MAX_COMPUTE_UNITS
+
+    def info_get(n):
+        t0 = perf()
+        for _ in range(n):
+            device.get_info(param)
+        return perf() - t0
+
+    def info_attribute(n):
+        t0 = perf()
+        for _ in range(n):
+            device.max_compute_units
+        return perf() - t0
+
+    out["device_info"] = median_of_batches(info_get, cb, cr)
+    out["device_info[attribute]"] = median_of_batches(info_attribute, cb, cr)
+
+    # -- 2. launches ---------------------------------------------------------------------
+    def calls(knl, changing: bool, finish_each: bool):
+        def run(n):
+            seq = itertools.islice(itertools.cycle(triples), n) if changing else itertools.repeat(triples[0], n)
+            t0 = perf()
+            for a, b, v in seq:
+                knl(queue, (GLOBAL_SIZE,), None, a, b, v)
+                if finish_each:
+                    queue.finish()
+            queue.finish()
+            return perf() - t0
+        return run
+
+    def set_args_enqueue(changing: bool, finish_each: bool):
+        enqueue = cl.enqueue_nd_range_kernel
+
+        def run(n):
+            seq = itertools.islice(itertools.cycle(triples), n) if changing else itertools.repeat(triples[0], n)
+            t0 = perf()
+            for a, b, v in seq:
+                kernel.set_args(a, b, v)
+                enqueue(queue, kernel, (GLOBAL_SIZE,), None)
+                if finish_each:
+                    queue.finish()
+            queue.finish()
+            return perf() - t0
+        return run
+
+    for name, changing, finish_each, batch, repeats in (
+            ("launch_unchanged", False, False, lb, lr), ("launch_changing", True, False, lb, lr),
+            ("launch_latency_wall", False, True, tb, tr)):
+        out[name] = median_of_batches(calls(kernel, changing, finish_each), batch, repeats)
+        candidates = {
+            "Kernel.set_scalar_arg_dtypes + kernel(queue, ...)":
+                median_of_batches(calls(fast, changing, finish_each), batch, repeats),
+            "Kernel.set_args + enqueue_nd_range_kernel":
+                median_of_batches(set_args_enqueue(changing, finish_each), batch, repeats),
+        }
+        best = min(candidates, key=candidates.get)
+        out[f"{name}.fast"] = candidates[best]
+        out["notes"][name] = "fast path: " + best + "; " + ", ".join(
+            f"{k}: {v:.3g} us" for k, v in candidates.items())
+    check = np.empty(GLOBAL_SIZE, dtype=np.int32)
+    cl.enqueue_copy(queue, check, pool_b[POOL - 1])
+    assert (check == POOL).all(), check
+
+    def event_latency(n):
+        total = 0
+        for _ in range(n):
+            event = kernel(prof_queue, (GLOBAL_SIZE,), None, a0, b0, v0)
+            prof_queue.finish()
+            total += event.profile.end - event.profile.queued
+        return total * 1e-9
+
+    out["launch_latency_event"] = median_of_batches(event_latency, tb, tr)
+
+    # -- 3. small transfers ------------------------------------------------------------------
+    small = cl.Buffer(context, mf.READ_WRITE, 4)
+    host_w, host_r = np.array([42], dtype=np.int32), np.zeros(1, dtype=np.int32)
+
+    def transfers(n):
+        t0 = perf()
+        for _ in range(n):
+            cl.enqueue_copy(queue, small, host_w, is_blocking=True)
+            cl.enqueue_copy(queue, host_r, small, is_blocking=True)
+        return perf() - t0
+
+    out["small_transfer_pair"] = median_of_batches(transfers, xb, xr)
+    assert host_r[0] == 42
+    small.release()
+
+    # -- 5. churn -------------------------------------------------------------------------------
+    def buffers(n):
+        t0 = perf()
+        for _ in range(n):
+            cl.Buffer(context, mf.READ_WRITE, 4096).release()
+        return perf() - t0
+
+    complete = cl.command_execution_status.COMPLETE
+
+    def events(n):
+        t0 = perf()
+        for _ in range(n):
+            event = cl.UserEvent(context)
+            event.set_status(complete)
+            del event
+        return perf() - t0
+
+    out["buffer_churn"] = median_of_batches(buffers, hb, hr)
+    out["user_event_churn"] = median_of_batches(events, hb, hr)
+
+    # -- 4. bandwidth ----------------------------------------------------------------------------
+    nbytes = counts["bw_bytes"]
+    buffer = cl.Buffer(context, mf.READ_WRITE | mf.ALLOC_HOST_PTR, nbytes)
+    host = np.empty(nbytes, dtype=np.uint8)
+    host.fill(1)
+
+    def copies(write: bool, blocking: bool):
+        def run(n):
+            t0 = perf()
+            for _ in range(n):
+                if write:
+                    cl.enqueue_copy(queue, buffer, host, is_blocking=blocking)
+                else:
+                    cl.enqueue_copy(queue, host, buffer, is_blocking=blocking)
+            queue.finish()
+            return perf() - t0
+        return run
+
+    def mapped(read: bool):
+        flags = cl.map_flags.READ if read else cl.map_flags.WRITE
+
+        def run(n):
+            t0 = perf()
+            for _ in range(n):
+                array, _ = cl.enqueue_map_buffer(queue, buffer, flags, 0, (nbytes,), np.uint8)
+                if read:
+                    np.copyto(host, array)
+                else:
+                    np.copyto(array, host)
+                array.base.release(queue)
+                del array
+            queue.finish()
+            return perf() - t0
+        return run
+
+    repeats, nb_batch = counts["bw_repeats"], counts["bw_nonblocking_batch"]
+    out["bw_write_blocking"] = median_bandwidth(copies(True, True), nbytes, 1, repeats)
+    out["bw_read_blocking"] = median_bandwidth(copies(False, True), nbytes, 1, repeats)
+    out["bw_write_nonblocking"] = median_bandwidth(copies(True, False), nbytes, nb_batch, repeats)
+    out["bw_read_nonblocking"] = median_bandwidth(copies(False, False), nbytes, nb_batch, repeats)
+    out["bw_map_read_memcpy"] = median_bandwidth(mapped(True), nbytes, 1, repeats)
+    out["bw_map_write_memcpy"] = median_bandwidth(mapped(False), nbytes, 1, repeats)
+    buffer.release()
+    return out
+
+
+# =========================================================================== #
+# Fresh processes
+# =========================================================================== #
+
+#: appended to every child script: its own peak RSS. The kernel's VmHWM of this process image,
+#: because getrusage's ru_maxrss also counts the parent's peak copied in by fork/exec on Linux.
+PEAK_RSS = """
+def _peak_rss_kib():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.stdout.write("peak_rss_kib %d\\n" % _peak_rss_kib())
+"""
+
+FIRST_RESULT_OURS = """\
+import sys
+import numpy as np
+import opencl_raw as cl
+from opencl_raw import raw
+device = cl.get_platform_ids()[{p}].get_device_ids()[{d}]
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+kernel = context.create_program_with_source({src!r}).build().create_kernel("add")
+a = context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR, host_buffer=np.arange({n}, dtype=np.int32))
+b = context.create_buffer(raw.CL_MEM_READ_WRITE, {n} * 4)
+kernel.set_args(a, b, np.int32(5))
+queue.enqueue_nd_range_kernel(kernel, ({n},))
+out = np.empty({n}, dtype=np.int32)
+queue.enqueue_read_buffer(b, out)
+assert (out == np.arange({n}) + 5).all(), out
+sys.stdout.write("ok\\n")
+sys.stdout.flush()
+""" + PEAK_RSS
+
+FIRST_RESULT_PYOPENCL = """\
+import sys
+import numpy as np
+import pyopencl as cl
+device = cl.get_platforms()[{p}].get_devices()[{d}]
+context = cl.Context([device])
+queue = cl.CommandQueue(context, device)
+kernel = cl.Program(context, {src!r}).build().add
+mf = cl.mem_flags
+a = cl.Buffer(context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=np.arange({n}, dtype=np.int32))
+b = cl.Buffer(context, mf.READ_WRITE, {n} * 4)
+kernel(queue, ({n},), None, a, b, np.int32(5))
+out = np.empty({n}, dtype=np.int32)
+cl.enqueue_copy(queue, out, b)
+assert (out == np.arange({n}) + 5).all(), out
+sys.stdout.write("ok\\n")
+sys.stdout.flush()
+""" + PEAK_RSS
+
+IMPORT_TIMER = """\
+import sys, time
+t0 = time.perf_counter()
+import {module}
+{extra}
+sys.stdout.write("%r\\n" % (time.perf_counter() - t0))
+sys.stdout.flush()
+""" + PEAK_RSS
+
+
+def child_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
+
+
+def run_child(argv: List[str], timeout: float) -> Tuple[float, str, float]:
+    """Run ``argv``; return (seconds from spawn to its first output line, that line, peak RSS in MiB).
+
+    The peak RSS is what the child reports on a ``peak_rss_kib N`` line (its own VmHWM);
+    without one, ``os.wait4``'s ru_maxrss, which on Linux may include this process's
+    peak (fork and exec carry it over). Raises RuntimeError when the child fails.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), cwd=REPO)
+    try:
+        line = proc.stdout.readline().decode(errors="replace").strip()
+        elapsed = time.perf_counter() - t0
+        rest = proc.stdout.read().decode(errors="replace")
+        err = proc.stderr.read().decode(errors="replace")
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{argv[0]} timed out")
+            time.sleep(0.005)
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0 or not line:
+        raise RuntimeError(f"{' '.join(argv[:3])}... exited {proc.returncode}: {(err or rest).strip()[-800:]}")
+    peak_kib = usage.ru_maxrss
+    for extra in rest.splitlines():
+        if extra.startswith("peak_rss_kib "):
+            peak_kib = int(extra.split()[1])
+    return elapsed, line, peak_kib / 1024.0
+
+
+def fresh_process(argv: List[str], runs: int, timeout: float = 120, warm: bool = True,
+                  inner_time: bool = False) -> Tuple[float, float]:
+    """(median seconds, median peak RSS MiB) over ``runs`` fresh processes, after one untimed warm run.
+
+    ``inner_time``: the child prints its own elapsed seconds (import timing); else the
+    time from spawn to the child's first output line counts.
+    """
+    if warm:
+        run_child(argv, timeout)
+    times, rss = [], []
+    for _ in range(runs):
+        elapsed, line, peak = run_child(argv, timeout)
+        times.append(float(line) if inner_time else elapsed)
+        rss.append(peak)
+    return statistics.median(times), statistics.median(rss)
+
+
+def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Optional[str],
+                  p: int, d: int, runs: int, notes: Dict[str, str]) -> Dict[str, Dict[str, Optional[float]]]:
+    fmt = dict(p=p, d=d, src=KERNEL_SOURCE, n=GLOBAL_SIZE)
+    res: Dict[str, Dict[str, Optional[float]]] = {k: {} for k in (
+        "import_time", "import_peak_rss", "import_handle_layer_time", "first_result_time", "first_result_peak_rss")}
+
+    def record(peer: str, what: str, fn):
+        try:
+            seconds, rss = fn()
+        except (RuntimeError, OSError, ValueError) as exc:
+            notes[f"{what}.{peer}"] = str(exc)
+            return
+        if what == "import":
+            res["import_time"][peer], res["import_peak_rss"][peer] = seconds * 1e3, rss
+        elif what == "import_handle_layer":
+            res["import_handle_layer_time"][peer] = seconds * 1e3
+        else:
+            res["first_result_time"][peer], res["first_result_peak_rss"][peer] = seconds * 1e3, rss
+
+    def timer(module, extra=""):
+        return IMPORT_TIMER.format(module=module, extra=extra)
+
+    record("ours", "import", lambda: fresh_process([python_ours, "-c", timer("opencl_raw")], runs, inner_time=True))
+    record("ours", "import_handle_layer", lambda: fresh_process(
+        [python_ours, "-c", timer("opencl_raw", "opencl_raw.CommandQueue, opencl_raw.Context, opencl_raw.raw.CL_SUCCESS")],
+        runs, inner_time=True))
+    record("ours", "first", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS.format(**fmt)], runs))
+    if python_pyopencl:
+        record("pyopencl", "import", lambda: fresh_process([python_pyopencl, "-c", timer("pyopencl")], runs,
+                                                           inner_time=True))
+        res["import_handle_layer_time"]["pyopencl"] = res["import_time"].get("pyopencl")
+        record("pyopencl", "first", lambda: fresh_process(
+            [python_pyopencl, "-c", FIRST_RESULT_PYOPENCL.format(**fmt)], runs))
+    if c_binary:
+        record("c", "first", lambda: fresh_process([c_binary, "first", str(p), str(d)], runs))
+    return res
+
+
+# =========================================================================== #
+# Peers: C program, clpeak, worker processes
+# =========================================================================== #
+
+def build_c(out_dir: str, notes: Dict[str, str]) -> Optional[str]:
+    """Compile tools/bench_c.c with gcc -O2 against the repository's headers; None (and a note) on failure."""
+    gcc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
+    if not gcc:
+        notes["c"] = "no gcc/cc on PATH"
+        return None
+    binary = os.path.join(out_dir, "bench_c")
+    errors = []
+    for lib in ("-lOpenCL", "-l:libOpenCL.so.1"):
+        cmd = [gcc, "-O2", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-I", HEADERS, "-o", binary, C_SOURCE, lib]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode == 0:
+            return binary
+        errors.append(proc.stderr.strip()[-400:])
+    notes["c"] = "gcc failed: " + " | ".join(errors)
+    return None
+
+
+def run_c(binary: str, p: int, d: int, counts: Dict[str, int], clpeak_bytes: int, timeout: float) -> Dict[str, Any]:
+    keys = ("call_batch", "call_repeats", "launch_batch", "launch_repeats", "latency_batch", "latency_repeats",
+            "transfer_batch", "transfer_repeats", "churn_batch", "churn_repeats", "bw_bytes", "bw_repeats",
+            "bw_nonblocking_batch", "clpeak_iters")
+    argv = [binary, "run", str(p), str(d)] + [f"{k}={counts[k]}" for k in keys] + [f"clpeak_bytes={clpeak_bytes}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench_c exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+    return json.loads(proc.stdout)
+
+
+def run_worker(python: str, kind: str, p: int, d: int, mode: str, clpeak_bytes: int, timeout: float) -> Dict[str, Any]:
+    argv = [python, os.path.abspath(__file__), "--worker", kind, "--platform", str(p), "--device", str(d),
+            "--clpeak-bytes", str(clpeak_bytes)] + (["--quick"] if mode == "quick" else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env(), cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} worker exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+CLPEAK_TRANSFER_LABELS = {
+    "enqueueWriteBuffer": "clpeak_write_blocking",
+    "enqueueReadBuffer": "clpeak_read_blocking",
+    "enqueueWriteBuffer non-blocking": "clpeak_write_nonblocking",
+    "enqueueReadBuffer non-blocking": "clpeak_read_nonblocking",
+    "memcpy from mapped ptr": "clpeak_memcpy_from_mapped",
+    "memcpy to mapped ptr": "clpeak_memcpy_to_mapped",
+}
+
+
+def parse_clpeak(text: str) -> Dict[str, float]:
+    """The numbers of ``clpeak --transfer-bandwidth`` / ``--kernel-latency`` output, by our row names."""
+    found: Dict[str, float] = {}
+    for line in text.splitlines():
+        label, sep, value = line.partition(":")
+        if not sep:
+            continue
+        label = label.strip()
+        match = re.match(r"\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)", value)
+        if not match:
+            continue
+        if label in CLPEAK_TRANSFER_LABELS:
+            found[CLPEAK_TRANSFER_LABELS[label]] = float(match.group(1))
+        elif label == "Kernel launch latency":
+            found["launch_latency_event"] = float(match.group(1))
+    return found
+
+
+def run_clpeak(clpeak: str, p: int, d: int, timeout: float, notes: Dict[str, str]) -> Dict[str, float]:
+    results: Dict[str, float] = {}
+    for test in ("--transfer-bandwidth", "--kernel-latency"):
+        try:
+            proc = subprocess.run([clpeak, "-p", str(p), "-d", str(d), test], capture_output=True, text=True,
+                                  timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            notes[f"clpeak {test}"] = str(exc)
+            continue
+        parsed = parse_clpeak(proc.stdout)
+        if proc.returncode != 0 or not parsed:
+            notes[f"clpeak {test}"] = f"exit {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-400:]}"
+        results.update(parsed)
+    return results
+
+
+# =========================================================================== #
+# Device resolution and report
+# =========================================================================== #
+
+def resolve_device(platform_key, device_key) -> Dict[str, Any]:
+    """Platform and device indices (and names, and the facts clpeak's sizes need) for the given keys.
+
+    Keys are indices or case-insensitive name substrings, falling back to
+    OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE, then 0 (``opencl_raw.select_device``).
+    """
+    sys.path.insert(0, REPO)
+    import opencl_raw as cl
+    from opencl_raw import raw
+
+    device = cl.select_device(platform_key, device_key)
+    platforms = cl.get_platform_ids()
+    for pi, platform in enumerate(platforms):
+        devices = platform.get_device_ids()
+        if device in devices:
+            di = devices.index(device)
+            break
+    else:  # pragma: no cover - select_device returned a device of no platform
+        raise LookupError("the selected device is on no platform")
+    return {
+        "platform_index": pi, "device_index": di,
+        "platform": platform.get_info(raw.CL_PLATFORM_NAME), "device": device.get_info(raw.CL_DEVICE_NAME),
+        "device_version": device.get_info(raw.CL_DEVICE_VERSION),
+        "driver_version": device.get_info(raw.CL_DRIVER_VERSION),
+        "max_mem_alloc_size": device.get_info(raw.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+        "max_work_item_size0": device.get_info(raw.CL_DEVICE_MAX_WORK_ITEM_SIZES)[0],
+        "is_cpu": bool(device.get_info(raw.CL_DEVICE_TYPE) & raw.CL_DEVICE_TYPE_CPU),
+    }
+
+
+#: rows: name, unit, which is better, layer, peers that apply, description
+ROWS: List[Tuple[str, str, str, str, Tuple[str, ...], str]] = []
+
+
+def _row(name, unit, better, layer, peers, what):
+    ROWS.append((name, unit, better, layer, peers, what))
+
+
+_ALL = ("c", "pyopencl", "pyopencl_fast", "clpeak")
+for _layer in ("bare_ctypes", "raw", "checked"):
+    _row(f"device_info[{_layer}]", "us", "lower", _layer, ("c",),
+         f"clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS) through {_layer}")
+_row("device_info", "us", "lower", "handle", ("c", "pyopencl"), "device.get_info(CL_DEVICE_MAX_COMPUTE_UNITS)")
+_row("device_info[attribute]", "us", "lower", "handle", ("c", "pyopencl"), "device.max_compute_units")
+for _op, _what in (("launch_unchanged", "3 set_arg + NDRange 64, same arguments; N launches, one finish"),
+                   ("launch_changing", "3 set_arg + NDRange 64, other buffers and int each launch; one finish"),
+                   ("launch_latency_wall", "3 set_arg + NDRange 64 + finish, wall clock per launch")):
+    for _layer in ("bare_ctypes", "raw"):
+        _row(f"{_op}[{_layer}]", "us", "lower", _layer, ("c",), _what)
+    _row(_op, "us", "lower", "handle", ("c", "pyopencl", "pyopencl_fast"), _what)
+_row("launch_latency_event", "us", "lower", "handle", ("c", "pyopencl", "clpeak"),
+     "event profiling QUEUED->END per launch (clpeak's measure; clpeak runs its own kernel and size)")
+for _layer in ("bare_ctypes", "raw"):
+    _row(f"small_transfer_pair[{_layer}]", "us", "lower", _layer, ("c",), "blocking write 4 B + blocking read 4 B")
+_row("small_transfer_pair", "us", "lower", "handle", ("c", "pyopencl"), "blocking write 4 B + blocking read 4 B")
+for _op, _what in (("bw_write_blocking", "blocking write"), ("bw_read_blocking", "blocking read"),
+                   ("bw_write_nonblocking", "non-blocking writes, one finish"),
+                   ("bw_read_nonblocking", "non-blocking reads, one finish"),
+                   ("bw_map_read_memcpy", "map (read) + memcpy out + unmap"),
+                   ("bw_map_write_memcpy", "map (write) + memcpy in + unmap")):
+    _row(_op, "GB/s", "higher", "handle", ("c", "pyopencl"), _what + " of the bandwidth size")
+for _op in ("write_blocking", "read_blocking", "write_nonblocking", "read_nonblocking",
+            "memcpy_from_mapped", "memcpy_to_mapped"):
+    _row(f"clpeak_{_op}", "GB/s", "higher", "handle", ("c", "clpeak"),
+         "clpeak's method, flags and size: " + _op.replace("_", " "))
+for _layer in ("bare_ctypes", "raw"):
+    _row(f"buffer_churn[{_layer}]", "us", "lower", _layer, ("c",), "create + release a 4 KiB buffer")
+_row("buffer_churn", "us", "lower", "handle", ("c", "pyopencl"), "create + release a 4 KiB buffer")
+for _layer in ("bare_ctypes", "raw"):
+    _row(f"user_event_churn[{_layer}]", "us", "lower", _layer, ("c",), "create, set CL_COMPLETE, release a user event")
+_row("user_event_churn", "us", "lower", "handle", ("c", "pyopencl"), "create, set CL_COMPLETE, release a user event")
+_row("import_time", "ms", "lower", "handle", ("pyopencl",), "import opencl_raw (perf_counter in a fresh process)")
+_row("import_handle_layer_time", "ms", "lower", "handle", ("pyopencl",),
+     "import opencl_raw + load the handle classes (pyopencl: import pyopencl)")
+_row("import_peak_rss", "MiB", "lower", "handle", ("pyopencl",), "peak RSS of the import process")
+_row("first_result_time", "ms", "lower", "handle", ("c", "pyopencl"),
+     "fresh process: spawn to first kernel result read back (binary cache warm)")
+_row("first_result_peak_rss", "MiB", "lower", "handle", ("c", "pyopencl"), "peak RSS of the first-result process")
+OPERATIONS = [r[0] for r in ROWS]
+PEERS = ("c", "pyopencl", "pyopencl_fast", "clpeak")
+
+#: targets of issue 7: (description, numerator op, numerator column, denominator op, denominator column, op, bound)
+TARGETS = [
+    ("raw call <= 1.2x bare ctypes", "device_info[raw]", "ours", "device_info[bare_ctypes]", "ours", "<=", 1.2),
+    ("checked call <= 1.5x bare ctypes", "device_info[checked]", "ours", "device_info[bare_ctypes]", "ours", "<=", 1.5),
+    ("launch, unchanged args (handle) <= 0.25x pyopencl idiomatic", "launch_unchanged", "ours",
+     "launch_unchanged", "pyopencl", "<=", 0.25),
+    ("launch, unchanged args (handle) <= 1.0x pyopencl fast path", "launch_unchanged", "ours",
+     "launch_unchanged", "pyopencl_fast", "<=", 1.0),
+    ("launch, unchanged args (handle) <= 3x C", "launch_unchanged", "ours", "launch_unchanged", "c", "<=", 3.0),
+    ("launch, changing args (handle) <= 1.3x the four raw calls", "launch_changing", "ours",
+     "launch_changing[raw]", "ours", "<=", 1.3),
+] + [
+    (f"bandwidth {k.replace('_', ' ')} >= 0.95x C", f"bw_{k}", "ours", f"bw_{k}", "c", ">=", 0.95) for k in BW_KINDS
+] + [
+    (f"bandwidth {k.replace('_', ' ')} >= 0.95x clpeak (its size and flags)", f"clpeak_{k}", "ours",
+     f"clpeak_{k}", "clpeak", ">=", 0.95) for k in BW_KINDS
+] + [
+    ("small-transfer latency <= 1.1x pyopencl", "small_transfer_pair", "ours", "small_transfer_pair", "pyopencl",
+     "<=", 1.1),
+    ("buffer create+release (handle) <= 2x bare ctypes floor", "buffer_churn", "ours", "buffer_churn[bare_ctypes]",
+     "ours", "<=", 2.0),
+    ("import <= 0.2x import pyopencl", "import_time", "ours", "import_time", "pyopencl", "<=", 0.2),
+    ("fresh process to first result <= 0.5x pyopencl", "first_result_time", "ours", "first_result_time", "pyopencl",
+     "<=", 0.5),
+]
+
+
+def build_rows(ours: Dict[str, Any], c: Dict[str, Any], pyo: Dict[str, Any], clpeak: Dict[str, float],
+               fresh: Dict[str, Dict[str, Optional[float]]]) -> List[Dict[str, Any]]:
+    rows = []
+    for name, unit, better, layer, peers, what in ROWS:
+        if name in fresh:
+            values = {"ours": fresh[name].get("ours"), "c": fresh[name].get("c"),
+                      "pyopencl": fresh[name].get("pyopencl"), "pyopencl_fast": None, "clpeak": None}
+        else:
+            values = {"ours": ours.get(name), "c": c.get(name.split("[")[0]), "pyopencl": pyo.get(name),
+                      "pyopencl_fast": pyo.get(f"{name}.fast"), "clpeak": clpeak.get(name)}
+        if name == "user_event_churn":
+            layer = ours.get("user_event_churn.layer", layer)
+        row = {"name": name, "unit": unit}
+        for key in ("ours",) + PEERS:
+            value = values.get(key) if key == "ours" or key in peers else None
+            row[key] = float(value) if isinstance(value, (int, float)) and value > 0 else None
+        row.update(better=better, layer=layer, description=what)
+        for peer in PEERS:
+            row[f"ours/{peer}"] = (row["ours"] / row[peer]) if row["ours"] and row[peer] else None
+        note = ours.get("notes", {}).get(name) or pyo.get("notes", {}).get(name)
+        if note:
+            row["note"] = note
+        rows.append(row)
+    return rows
+
+
+def evaluate_targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    by_name = {r["name"]: r for r in rows}
+    out = []
+    for text, num_op, num_col, den_op, den_col, op, bound in TARGETS:
+        num, den = by_name[num_op][num_col], by_name[den_op][den_col]
+        ratio = num / den if num and den else None
+        status = "N/A" if ratio is None else (
+            "PASS" if (ratio <= bound if op == "<=" else ratio >= bound) else "MISS")
+        out.append({"target": text, "ratio": ratio, "bound": bound, "op": op, "status": status,
+                    "numerator": f"{num_op}.{num_col}", "denominator": f"{den_op}.{den_col}"})
+    return out
+
+
+def _fmt(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def format_table(rows: List[Dict[str, Any]]) -> str:
+    header = ["operation", "unit", "ours", "C", "pyopencl", "pyopencl_fast", "clpeak",
+              "ours/C", "ours/pyopencl", "ours/pyo_fast", "ours/clpeak"]
+    lines = [[r["name"], r["unit"], _fmt(r["ours"])] + [_fmt(r[p]) for p in PEERS]
+             + [_fmt(r[f"ours/{p}"]) for p in PEERS] for r in rows]
+    widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
+    out = ["  ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    out.append("  ".join("-" * w for w in widths))
+    for line in lines:
+        out.append("  ".join(str(x).ljust(w) if i < 2 else str(x).rjust(w) for i, (x, w) in enumerate(zip(line, widths))))
+    return "\n".join(out)
+
+
+def format_targets(targets: List[Dict[str, Any]]) -> str:
+    width = max(len(t["target"]) for t in targets)
+    lines = []
+    for t in targets:
+        ratio = "-" if t["ratio"] is None else f"{t['ratio']:.3f}"
+        lines.append(f"  {t['status']:<4}  {t['target']:<{width}}  measured {ratio:>7}  ({t['numerator']} / {t['denominator']})")
+    passed = sum(t["status"] == "PASS" for t in targets)
+    missed = sum(t["status"] == "MISS" for t in targets)
+    lines.append(f"  {passed} pass, {missed} miss, {len(targets) - passed - missed} not measured")
+    return "\n".join(lines)
+
+
+# =========================================================================== #
+# Main
+# =========================================================================== #
+
+def _load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--platform", help="platform index or name substring (default OPENCL_RAW_PLATFORM, else 0)")
+    parser.add_argument("--device", help="device index or name substring (default OPENCL_RAW_DEVICE, else 0)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny repeat counts, 4 MiB bandwidth, no clpeak: a smoke run of every operation")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument("--pyopencl-python", metavar="PYTHON", default=sys.executable,
+                        help="interpreter with pyopencl installed (default: this one); '' to skip pyopencl")
+    parser.add_argument("--clpeak", metavar="PATH", default=os.environ.get("CLPEAK") or shutil.which("clpeak") or "",
+                        help="clpeak binary (default: $CLPEAK or clpeak on PATH); '' to skip")
+    parser.add_argument("--with-clpeak-in-quick", action="store_true", help="run clpeak in --quick mode too")
+    parser.add_argument("--no-c", action="store_true", help="skip the C peer")
+    parser.add_argument("--c-binary", metavar="PATH", help="a prebuilt tools/bench_c.c binary instead of gcc")
+    parser.add_argument("--bandwidth-mib", type=int, help="bandwidth size in MiB (default 256; 4 with --quick)")
+    parser.add_argument("--clpeak-bytes", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("ours", "pyopencl"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def counts_for(args) -> Dict[str, int]:
+    counts = dict(COUNTS["quick" if args.quick else "full"])
+    if args.bandwidth_mib:
+        counts["bw_bytes"] = args.bandwidth_mib * MIB
+    return counts
+
+
+def worker_main(args) -> int:
+    counts = counts_for(args)
+    p, d = int(args.platform), int(args.device)
+    if args.worker == "ours":
+        result = worker_ours(p, d, counts, args.clpeak_bytes)
+    else:
+        result = worker_pyopencl(p, d, counts)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        return worker_main(args)
+    started = time.perf_counter()
+    mode = "quick" if args.quick else "full"
+    counts = counts_for(args)
+    notes: Dict[str, str] = {}
+    info = resolve_device(args.platform, args.device)
+    p, d = info["platform_index"], info["device_index"]
+    print(f"device: platform #{p} {info['platform']!r}, device #{d} {info['device']!r} "
+          f"({info['device_version']}, driver {info['driver_version']}); mode {mode}", flush=True)
+    load_before = _load_average()
+    if load_before is not None and load_before > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {load_before:.1f} on {os.cpu_count()} CPUs: other processes compete "
+              "with the measurements", flush=True)
+
+    clpeak_path = args.clpeak if (args.clpeak and (not args.quick or args.with_clpeak_in_quick)) else ""
+    if args.clpeak and not clpeak_path:
+        notes["clpeak"] = "skipped in --quick mode (--with-clpeak-in-quick runs it)"
+    elif not args.clpeak:
+        notes["clpeak"] = "not found (install clpeak or pass --clpeak PATH)"
+    if clpeak_path and not os.access(clpeak_path, os.X_OK):
+        notes["clpeak"] = f"{clpeak_path} is not executable"
+        clpeak_path = ""
+    clpeak_bytes = clpeak_transfer_bytes(info["max_mem_alloc_size"], info["max_work_item_size0"], info["is_cpu"])
+    if args.quick:
+        clpeak_bytes = counts["bw_bytes"]  # the method still runs, at the quick size
+
+    timeout = 600
+    with tempfile.TemporaryDirectory(prefix="opencl_raw_bench_") as tmp:
+        c_binary = None
+        if not args.no_c:
+            c_binary = args.c_binary or build_c(tmp, notes)
+        c_results: Dict[str, Any] = {}
+        if c_binary:
+            print("running the C peer ...", flush=True)
+            try:
+                c_results = run_c(c_binary, p, d, counts, clpeak_bytes, timeout)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
+                notes["c"] = str(exc)
+                c_binary = None
+
+        print("running ours ...", flush=True)
+        ours = run_worker(sys.executable, "ours", p, d, mode, clpeak_bytes, timeout)
+
+        pyo: Dict[str, Any] = {}
+        python_pyopencl = None
+        if args.pyopencl_python:
+            print("running pyopencl ...", flush=True)
+            try:
+                pyo = run_worker(args.pyopencl_python, "pyopencl", p, d, mode, 0, timeout)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
+                notes["pyopencl"] = str(exc)
+            if pyo.get("available"):
+                python_pyopencl = args.pyopencl_python
+            elif "pyopencl" not in notes:
+                notes["pyopencl"] = f"no pyopencl distribution in {args.pyopencl_python}"
+            if not pyo.get("available"):
+                pyo = {}
+        else:
+            notes["pyopencl"] = "skipped (--pyopencl-python '')"
+
+        clpeak: Dict[str, float] = {}
+        if clpeak_path:
+            print("running clpeak ...", flush=True)
+            clpeak = run_clpeak(clpeak_path, p, d, timeout, notes)
+
+        print("fresh processes ...", flush=True)
+        fresh = measure_fresh(sys.executable, python_pyopencl, c_binary, p, d, counts["fresh_runs"], notes)
+
+    rows = build_rows(ours, c_results, pyo, clpeak, fresh)
+    targets = evaluate_targets(rows)
+    print()
+    print(format_table(rows))
+    print()
+    print("ratios are ours/peer: for us, ms and MiB lower is better for ours; for GB/s higher is better.")
+    for row in rows:
+        if row.get("note"):
+            print(f"note {row['name']}: {row['note']}")
+    for key, text in notes.items():
+        print(f"note {key}: {text}")
+    print()
+    print("targets (issue 7):")
+    print(format_targets(targets))
+    elapsed = time.perf_counter() - started
+    load_after = _load_average()
+    print(f"\nfinished in {elapsed:.0f} s; load average {load_before} before, {load_after} after "
+          f"({os.cpu_count()} CPUs)")
+    if args.json:
+        document = {
+            "meta": {
+                "mode": mode, "seconds": elapsed, **info, "cpus": os.cpu_count(),
+                "load_average": [load_before, load_after], "counts": counts, "clpeak_bytes": clpeak_bytes,
+                "python": sys.version.split()[0], "machine": _platform.machine(),
+                "pyopencl": pyo.get("version"), "pyopencl_python": python_pyopencl,
+                "clpeak": clpeak_path or None, "c": bool(c_binary), "notes": notes,
+                "peers": {"c": bool(c_results), "pyopencl": bool(pyo), "pyopencl_fast": bool(pyo),
+                          "clpeak": bool(clpeak)},
+            },
+            "operations": rows,
+            "targets": targets,
+        }
+        with open(args.json, "w") as f:
+            json.dump(document, f, indent=2)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    gc.collect()
+    sys.exit(main())
