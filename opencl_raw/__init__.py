@@ -29,7 +29,7 @@ _EXPORTS = {
     "SVMAllocation": "svm",
     "CLError": "errors", "LibraryNotFoundError": "errors", "FunctionUnavailableError": "errors",
     "ReleasedHandleError": "errors", "OpenCLRawWarning": "errors",
-    "library_path": "raw", "version_gate": "_gate",
+    "library_path": "raw", "load_icd": "raw", "version_gate": "_gate",
     "Image": "image", "ImageFormat": "image", "Sampler": "sampler", "Pipe": "memory",
     "MemoryMapping": "memory", "ChannelOrder": "_info", "ChannelType": "_info",
     "AddressingMode": "_info", "FilterMode": "_info",

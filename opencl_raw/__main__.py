@@ -546,6 +546,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="opencl_raw command line: list OpenCL devices or run the 12-step demo.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--icd", metavar="PATH",
+                        help="use only this OpenCL driver (a library, an .icd file or a folder of them) "
+                             "through built-in dispatch: sets OPENCL_RAW_BACKEND=icd and OPENCL_RAW_ICDS=PATH")
     sub = parser.add_subparsers(dest="command", metavar="{list,info,demo}")
     sub.add_parser("list", help="list platforms and devices like 'clinfo -l' (the default)")
     info = sub.add_parser(
@@ -588,9 +591,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     prog = "python -m opencl_raw" if argv0 in ("", "__main__.py", "-c", "-m") else argv0
     args = _parser(prog).parse_args(argv)
+    if args.icd:  # before anything is loaded
+        os.environ["OPENCL_RAW_BACKEND"] = "icd"
+        os.environ["OPENCL_RAW_ICDS"] = args.icd
     try:
         from . import raw
-        raw.library()  # a missing library is an environment error (exit 2), whatever the first call is
+        raw.backend_name()  # no library or driver is an environment error (exit 2), whatever the first call is
         if args.command == "demo":
             return run_demo(args.platform, args.device, args.image, args.tolerance)
         if args.command == "info":

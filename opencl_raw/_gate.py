@@ -30,7 +30,7 @@ import ctypes
 import functools
 import inspect
 import os
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import raw
 from .errors import FunctionUnavailableError

@@ -53,6 +53,25 @@ SLOTS: Dict[str, int] = {name: index for index, name in enumerate(DISPATCH_TABLE
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 _read_pointer = ctypes.c_void_p.from_address
 
+
+def _address_space_words():
+    """A memoryview of pointer-sized words over the whole address space: ``words[a // _PTR]``
+    is the pointer stored at address ``a`` (a pointer-aligned address), read without making a
+    ctypes object.  None where the platform does not support it (then from_address is used)."""
+    try:
+        whole = (ctypes.c_char * (1 << (8 * _PTR - 2))).from_address(0)
+        words = memoryview(whole).cast("B").cast("Q" if _PTR == 8 else "I")
+        probe = (ctypes.c_void_p * 2)(0x12345670, 0x7654321)
+        if words[ctypes.addressof(probe) // _PTR + 1] != 0x7654321:
+            return None
+        return words
+    except (TypeError, ValueError, OverflowError, NotImplementedError, AttributeError):
+        return None
+
+
+_words = _address_space_words()
+_SHIFT = _PTR.bit_length() - 1
+
 # The code ICD loaders return for a NULL first handle, by handle type.
 _INVALID_HANDLE = {
     "cl_platform_id": G.CL_INVALID_PLATFORM, "cl_device_id": G.CL_INVALID_DEVICE,
@@ -643,7 +662,6 @@ def _dispatcher(name: str) -> Callable:
     proto = G.FUNCTIONS[name]
     index = SLOTS[name]
     handle_type = proto.argtypes[0]
-    tables = _tables
     read = _read_pointer
     slot = _slot
     value_of = _handle_value
@@ -656,23 +674,45 @@ def _dispatcher(name: str) -> Callable:
     else:
         on_null = _null_result(proto)
     nparams = len(proto.params)
+    words, shift = _words, _SHIFT
+    cache: Dict[int, Callable] = {}   # table address -> this slot's function (from _tables)
 
+    def miss(table: int) -> Callable:
+        fn = cache[table] = slot(table, index)
+        return fn
+
+    # The per-call path: the dispatch table is the first word of the ICD object (objects are
+    # pointer-aligned, so it is words[handle >> shift]), then this slot of that table.
     def call(*args):
         try:
             first = args[0]
         except IndexError:
-            raise TypeError(f"this function takes at least {nparams} arguments (0 given)") from None
+            raise TypeError(f"this function takes {nparams} arguments (0 given)") from None
         handle = first.value if type(first) is handle_type else value_of(first, handle_type)
         if not handle:
             return on_null(args)
-        table = read(handle).value
+        table = words[handle >> shift]
         try:
-            fn = tables[table][index]
+            fn = cache[table]
         except KeyError:
-            fn = None
-        if fn is None:
-            fn = slot(table, index)
+            fn = miss(table)
         return fn(*args)
+
+    if words is None:
+        def call(*args):  # noqa: F811 - the same, reading the table pointer through ctypes
+            try:
+                first = args[0]
+            except IndexError:
+                raise TypeError(f"this function takes {nparams} arguments (0 given)") from None
+            handle = first.value if type(first) is handle_type else value_of(first, handle_type)
+            if not handle:
+                return on_null(args)
+            table = read(handle).value
+            try:
+                fn = cache[table]
+            except KeyError:
+                fn = miss(table)
+            return fn(*args)
 
     return _set_info(call, proto)
 

@@ -135,6 +135,21 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
         from .queue import CommandQueue
         return CommandQueue(self, device, properties)
 
+    def set_default_device_command_queue(self, device: Device, command_queue) -> None:
+        """Make ``command_queue`` (an on-device queue, created with CL_QUEUE_ON_DEVICE) the default
+        device queue of ``device`` (clSetDefaultDeviceCommandQueue, OpenCL 2.1).
+
+        Raises TypeError for wrong types, CLError (InvalidCommandQueue for a host queue,
+        InvalidOperation where device-side enqueue is unsupported), FunctionUnavailableError
+        on devices older than 2.1 (the version gate).
+        """
+        from .queue import CommandQueue
+        if not isinstance(device, Device):
+            raise TypeError(f"device must be a Device, got {type(device).__name__}")
+        if not isinstance(command_queue, CommandQueue):
+            raise TypeError(f"command_queue must be a CommandQueue, got {type(command_queue).__name__}")
+        checked.clSetDefaultDeviceCommandQueue(self.handle, device.handle, command_queue.handle)
+
 
 
 def _create_context_handle(devices: Sequence[Device], properties: Properties, key: Optional[int] = None):

@@ -70,29 +70,14 @@ def _execution_status(handle) -> int:
     return status.value
 
 
-def _flush_queue_of(handle, deadline: float) -> bool:
-    """Flush the event's queue; False if that did not return before ``deadline``.
-
-    clWaitForEvents flushes implicitly; a timed wait must too, or a queued command may never
-    be submitted. Some drivers run the queue inside clFlush (Oclgrind 21.10 blocks there while a
-    command waits on an incomplete user event), so the flush runs on a helper thread that may
-    outlive the wait; it ends when the driver lets it.
-    """
+def _flush_queue_of(handle) -> None:
+    # clWaitForEvents flushes implicitly; a timed wait must too, or a queued command may never be
+    # submitted. (Oclgrind 21.10 runs the queue inside clFlush and blocks there while a command
+    # waits on an incomplete user event; it is not thread-safe either, so no helper thread.)
     queue = raw.cl_command_queue()
     checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_QUEUE, ctypes.sizeof(queue), ctypes.byref(queue), None)
-    if not queue.value:
-        return True
-    checked.clRetainCommandQueue(queue)          # the helper's own reference
-
-    def flush():
-        try:
-            raw.clFlush(queue)
-        finally:
-            raw.clReleaseCommandQueue(queue)
-    helper = threading.Thread(target=flush, name="opencl_raw timed-wait flush", daemon=True)
-    helper.start()
-    helper.join(max(0.0, deadline - time.monotonic()))
-    return not helper.is_alive()
+    if queue.value:
+        checked.clFlush(queue)
 
 
 def _callbacks_allowed(event: "Event") -> bool:
@@ -109,8 +94,8 @@ def _done_within(event: "Event", deadline: float) -> bool:
     status = _execution_status(handle)
     if status <= raw.CL_COMPLETE:
         return True
-    if status == raw.CL_QUEUED and not _flush_queue_of(handle, deadline):
-        return _execution_status(handle) <= raw.CL_COMPLETE
+    if status == raw.CL_QUEUED:
+        _flush_queue_of(handle)
     if _callbacks_allowed(event):
         done = threading.Event()
         key = _callbacks.register(lambda status: done.set(), once=True)
@@ -164,9 +149,11 @@ class Event(Handle):
         ``timeout``: None waits as long as it takes; a number of seconds (int or float,
         >= 0) waits at most that long and then raises TimeoutError, leaving the command
         as it is. A timed wait flushes the event's queue if the command is still
-        CL_QUEUED (clFlush, on a helper thread, since some drivers run commands inside it), then
-        waits for a CL_COMPLETE callback (clSetEventCallback, OpenCL 1.1; on 1.0 it polls
-        CL_EVENT_COMMAND_EXECUTION_STATUS), then calls clWaitForEvents, which returns at once.
+        CL_QUEUED (clFlush), then waits for a CL_COMPLETE callback (clSetEventCallback,
+        OpenCL 1.1), looking at CL_EVENT_COMMAND_EXECUTION_STATUS every 50 ms too (on 1.0 it
+        only polls), then calls clWaitForEvents, which returns at once. Oclgrind runs commands
+        inside clFlush and blocks there while one waits on an incomplete user event: there a
+        timed wait cannot time out.
         A user event that is never completed makes an untimed wait block forever; use a timeout.
 
         Raises TimeoutError when the time runs out; CLError, e.g.

@@ -271,6 +271,10 @@ def _host_pitches(geometry: _Geometry, region, row_pitch: Any, slice_pitch: Any,
         slice_pitch = row_pitch * rows
     elif slice_pitch < row_pitch * rows:
         raise ValueError(f"{what}: slice_pitch {slice_pitch} is less than row_pitch x rows = {row_pitch * rows}")
+    if geometry.image_type == IMAGE1D_ARRAY:
+        # The images of a 1D array are slice_pitch bytes apart (the specification); PoCL 3.1 and
+        # Oclgrind step by row_pitch instead. A row pitch equal to the slice pitch is right for both.
+        row_pitch = slice_pitch
     return row_pitch, slice_pitch, (slices - 1) * slice_pitch + (rows - 1) * row_pitch + row_bytes
 
 
@@ -322,7 +326,9 @@ class _QueueImages:
 
         ``origin`` / ``region``: pixels ``(x, y, z)``; region defaults to the rest of the
         image from origin. ``row_pitch`` / ``slice_pitch``: bytes between host rows / slices
-        (0: tightly packed; slice_pitch must be 0 for 1D and 2D images). ``host`` must be
+        (0: tightly packed; slice_pitch must be 0 for 1D and 2D images; the images of a 1D
+        image array are slice_pitch bytes apart, and the driver is given that value as the
+        row pitch too, since PoCL 3.1 and Oclgrind step 1D array images by row pitch). ``host`` must be
         writable and C-contiguous and hold the addressed bytes; with ``host=None`` (blocking
         only, pitches 0) a new numpy array of the region (C order, channels last, dtype of
         the channel type) is returned instead of the Event. Non-blocking reads keep ``host``
@@ -489,14 +495,14 @@ class _QueueImages:
                                             n, events, ctypes.byref(event))
         rp, sp = row_pitch.value, slice_pitch.value
         rows, slices = geometry.rows_slices(region)
-        nbytes = (slices - 1) * sp + (rows - 1) * rp + region[0] * geometry.element_size
+        nbytes = (slices - 1) * (sp or rp) + (rows - 1) * rp + region[0] * geometry.element_size
         mapping = MemoryMapping(self, image, pointer or 0, nbytes, _new_event(event), rp, sp)
         dtype = geometry.dtype
         t = geometry.image_type
         if t in (IMAGE1D, IMAGE1D_BUFFER):
             strides: Tuple[int, ...] = (geometry.element_size,)
         elif t == IMAGE1D_ARRAY:
-            strides = (sp, geometry.element_size)
+            strides = (sp or rp, geometry.element_size)
         elif t == IMAGE2D:
             strides = (rp, geometry.element_size)
         else:
@@ -609,6 +615,8 @@ def _image_spec(flags, format, shape, image_type, host_buffer, row_pitch, slice_
                     raise ValueError(f"slice_pitch {slice_pitch} must be 0 or a multiple of the row pitch {rp} "
                                      f"of at least {rp * rows}")
                 needed = sp * slices
+                if image_type == IMAGE1D_ARRAY and slice_pitch:
+                    row_pitch = slice_pitch       # see _host_pitches: PoCL steps 1D array images by row pitch
             else:
                 if slice_pitch:
                     raise ValueError(f"slice_pitch must be 0 for a {kind!r} image, got {slice_pitch}")

@@ -726,9 +726,9 @@ class _QueueMemory:
         """Unmap a region mapped by :meth:`enqueue_map_buffer` or ``enqueue_map_image``
         (clEnqueueUnmapMemObject).
 
-        ``mapped``: the :class:`MemoryMapping`, its array (or a view of it), or the int
-        address. The mapping (when it can be found) is marked unmapped: its ``.array``
-        raises afterwards. Raises TypeError for other objects, ValueError for a mapping
+        ``mapped``: the :class:`MemoryMapping`, its array (or any view of it: the mapping's
+        own address is used), or the int address. The mapping (when it can be found) is
+        marked unmapped: its ``.array`` raises afterwards. Raises TypeError for other objects, ValueError for a mapping
         already unmapped or of another memory object, CLError (InvalidValue for a pointer
         that was not mapped from ``memobj``).
         """
@@ -750,8 +750,12 @@ class _QueueMemory:
                                 f"got {type(mapped).__name__}")
             address = interface["data"][0]
             found = _mapping_of(mapped)
-            if found is not None and not found.unmapped and found.address == address:
-                mapping = found
+            if found is not None:                   # a view of a mapping's array: unmap that mapping
+                if found.unmapped:
+                    raise ValueError("the mapping of this array was already unmapped")
+                if found.memobj.handle.value != memobj.handle.value:
+                    raise ValueError("the array is mapped from another memory object")
+                mapping, address = found, found.address
         return _unmap(self, memobj, address, wait_for, mapping)
 
 

@@ -51,6 +51,7 @@ METHODS: Dict[str, Tuple[str, str]] = {
     "clGetContextInfo": ("Context", "get_info"),
     "clReleaseContext": ("Context", "release"),
     "clCreateCommandQueueWithProperties": ("Context", "create_command_queue_with_properties"),
+    "clSetDefaultDeviceCommandQueue": ("Context", "set_default_device_command_queue"),
     "clCreateBuffer": ("Context", "create_buffer"),
     "clCreateProgramWithSource": ("Context", "create_program_with_source"),
     "clCreateProgramWithBinary": ("Context", "create_program_with_binary"),

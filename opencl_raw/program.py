@@ -5,7 +5,7 @@ import ctypes
 import re
 import struct
 import sys
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, encode, handle_array

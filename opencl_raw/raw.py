@@ -240,9 +240,10 @@ def backend_name() -> str:
     ``OPENCL_RAW_LIBRARY`` is set), else built-in dispatch.
 
     Raises:
-        LibraryNotFoundError: the loader backend's library does not load, or (backend not
-            set) neither a loader nor a driver is found.  An explicit ``icd`` backend
-            without drivers finds no platform (``CL_PLATFORM_NOT_FOUND_KHR``) instead.
+        LibraryNotFoundError: the loader backend's library does not load; none of the
+            drivers named by ``OPENCL_RAW_ICDS`` loads; or (backend not set) neither a
+            loader nor a driver is found.  Otherwise an ``icd`` backend without drivers
+            finds no platform (``CL_PLATFORM_NOT_FOUND_KHR``), as a loader would.
         ValueError: ``OPENCL_RAW_BACKEND`` names no backend.
     """
     global _backend, _backend_auto
@@ -252,9 +253,11 @@ def backend_name() -> str:
                 _backend, _backend_auto = _choose_backend()
     if _backend == "loader":
         library()
-    elif _backend_auto:
+    elif _backend_auto or os.environ.get("OPENCL_RAW_ICDS", "").strip():
         from . import _icd
         if not _icd.discover():
+            if not _backend_auto:  # the drivers named by OPENCL_RAW_ICDS
+                raise LibraryNotFoundError(_icd.not_found_message())
             try:
                 library()
                 loader = "the ICD loader did not load"

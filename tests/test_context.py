@@ -206,3 +206,68 @@ def test_context_attributes(context, device):
     assert context.get_info("CL_CONTEXT_NUM_DEVICES") == 1
     with pytest.raises(errors.InvalidValue):
         context.get_info(raw.CL_DEVICE_NAME)                # a device param asked of a context
+
+
+def test_set_default_device_command_queue(context, device, queue):
+    """clSetDefaultDeviceCommandQueue: a host queue is refused by the driver (PoCL has no device queues)."""
+    import opencl_raw as cl
+    from opencl_raw import errors
+    with pytest.raises(TypeError, match="CommandQueue"):
+        context.set_default_device_command_queue(device, "queue")
+    with pytest.raises(TypeError, match="Device"):
+        context.set_default_device_command_queue("device", queue)
+    if device.version_tuple < (2, 1):
+        with pytest.raises(cl.FunctionUnavailableError, match="2.1"):
+            context.set_default_device_command_queue(device, queue)
+        return
+    with pytest.raises(errors.CLError) as info:
+        context.set_default_device_command_queue(device, queue)
+    assert info.value.name in ("CL_INVALID_COMMAND_QUEUE", "CL_INVALID_OPERATION")
+    assert info.value.function == "clSetDefaultDeviceCommandQueue"
+
+
+# --------------------------------------------------------------------------- #
+# callbacks of a context (more in tests/test_callbacks.py)
+# --------------------------------------------------------------------------- #
+
+def test_context_callback_spellings(device):
+    from opencl_raw import _callbacks
+    baseline = _callbacks.pending()
+    per_context = 2 if device.version_tuple >= (3, 0) else 1    # notify (+ the destructor that forgets it)
+    contexts = [cl.create_context([device], callback=lambda errinfo, private_info: None),
+                cl.create_context([device], None, print),
+                cl.Context([device], callback=print),
+                cl.Context([device], {raw.CL_CONTEXT_PLATFORM: device.platform}, print)]
+    assert all(isinstance(c, cl.Context) and c.reference_count == 1 for c in contexts)
+    assert contexts[3].properties == ((raw.CL_CONTEXT_PLATFORM, device.platform.handle.value),)
+    assert _callbacks.pending() == baseline + per_context * len(contexts)
+    without = cl.create_context([device])
+    assert _callbacks.pending() == baseline + per_context * len(contexts)     # no callback: nothing kept
+    for c in contexts + [without]:
+        c.release()
+    if device.version_tuple >= (3, 0):
+        assert _callbacks.pending() == baseline
+
+
+def test_context_destructor_callback(device):
+    if device.version_tuple < (3, 0):
+        pytest.skip("clSetContextDestructorCallback needs OpenCL 3.0")
+    context = cl.create_context([device])
+    value = context._value
+    calls = []
+    context.set_destructor_callback(calls.append)
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 16)
+    context.release()
+    assert calls == []                                          # the buffer holds the context
+    buffer.release()
+    assert calls == [value]                                     # once, with the destroyed context's handle value
+
+
+def test_context_creates_user_events_and_svm(context, device):
+    gate = context.create_user_event()
+    assert isinstance(gate, cl.UserEvent) and gate.context == context
+    gate.set_status(raw.CL_COMPLETE)
+    gate.release()
+    if device.version_tuple >= (2, 0) and device.svm_capabilities:
+        with context.svm_alloc(raw.CL_MEM_READ_WRITE, 64) as svm:
+            assert isinstance(svm, cl.SVMAllocation) and svm.context == context

@@ -500,24 +500,55 @@ def as_opencl_1_1(device):
     _gate._versions[key] = saved
 
 
-def test_marker_and_barrier_1_1_path(context, queue, buffer, as_opencl_1_1):
+def test_marker_and_barrier_1_1_path_without_wait_list(context, queue, buffer, as_opencl_1_1):
+    # With an empty wait list the 1.1 path is clEnqueueMarker / clEnqueueBarrier + clEnqueueMarker,
+    # which PoCL implements. (With events it needs clEnqueueWaitForEvents: see the next tests.)
     assert queue.device.version_tuple == (1, 1)
     gate, first = _gated_writes(context, queue, buffer)
-    marker = queue.enqueue_marker_with_wait_list([gate])       # clEnqueueWaitForEvents + clEnqueueMarker
-    barrier = queue.enqueue_barrier_with_wait_list([gate])     # clEnqueueWaitForEvents + clEnqueueMarker
-    plain = queue.enqueue_barrier_with_wait_list()             # clEnqueueBarrier + clEnqueueMarker
-    assert [e.command_type for e in (marker, barrier, plain)] == [cl.CommandType.MARKER] * 3
+    marker = queue.enqueue_marker_with_wait_list()
+    barrier = queue.enqueue_barrier_with_wait_list()
+    assert [e.command_type for e in (marker, barrier)] == [cl.CommandType.MARKER] * 2
     later = queue.enqueue_write_buffer(buffer, np.full(16, 3, dtype=np.float32), blocking=False)
     with pytest.raises(TimeoutError):
-        cl.wait_for_events([marker, barrier, plain, later], timeout=0.05)
+        cl.wait_for_events([marker, barrier, later], timeout=0.05)   # all behind the gated write
     gate.set_status(raw.CL_COMPLETE)
-    cl.wait_for_events([marker, barrier, plain, later], timeout=10)
+    cl.wait_for_events([marker, barrier, later], timeout=10)
     np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32)[:16], np.full(16, 3))
-    for event in (gate, first, marker, barrier, plain, later):
+    for event in (gate, first, marker, barrier, later):
         event.release()
 
 
-def test_marker_barrier_and_timed_wait_on_oclgrind(run_oclgrind):
+def test_pocl_exits_in_clEnqueueWaitForEvents(device, tmp_path):
+    # Why the 1.1 path with a wait list is tested on Oclgrind only: PoCL 3.1 (an OpenCL 3.0 driver,
+    # which never takes that path) ends the whole process in the deprecated clEnqueueWaitForEvents.
+    if not _is_pocl(device):
+        pytest.skip("PoCL's behaviour")
+    import subprocess
+    import os
+    code = """
+import ctypes
+import opencl_raw as cl
+from opencl_raw import raw
+device = cl.select_device()
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+gate = context.create_user_event()
+print("calling", flush=True)
+raw.clEnqueueWaitForEvents(queue, 1, (raw.cl_event * 1)(gate.handle))
+print("returned", flush=True)
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root, OPENCL_RAW_PLATFORM=device.platform.name)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["calling"]
+    assert done.returncode == 2
+    assert "clEnqueueWaitForEvents call is unimplemented" in done.stderr
+
+
+def test_marker_and_barrier_on_oclgrind(run_oclgrind):
+    # Oclgrind (OpenCL 1.2) implements both the 1.2 functions and the deprecated 1.1 ones
+    # (clEnqueueWaitForEvents included), so the 1.1 path with a wait list runs there.
+    # Oclgrind runs commands only inside clFlush / clFinish / waits, so statuses are read unflushed.
     result = run_oclgrind("""
 import json, numpy as np
 import opencl_raw as cl
@@ -527,29 +558,30 @@ context = cl.create_context([device])
 queue = context.create_command_queue_with_properties(device)
 buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
 out = {"version": list(device.version_tuple), "name": device.name, "runs": []}
-for version in (None, (1, 1)):                # its own 1.2 functions, then the 1.1 path
+for value, version in ((5.0, None), (7.0, (1, 1))):      # its own 1.2 functions, then the 1.1 path
     if version:
         _gate._versions[("device", device._value)] = version
     gate = context.create_user_event()
     marker = queue.enqueue_marker_with_wait_list([gate])
     barrier = queue.enqueue_barrier_with_wait_list([gate])
-    write = queue.enqueue_write_buffer(buffer, np.full(16, 5, dtype=np.float32), blocking=False)
-    try:
-        write.wait(timeout=0.2)               # Oclgrind's clFlush blocks on the user event: must not hang
-        timed_out = False
-    except TimeoutError:
-        timed_out = True
+    plain = queue.enqueue_barrier_with_wait_list()
+    write = queue.enqueue_write_buffer(buffer, np.full(16, value, dtype=np.float32), blocking=False)
+    before = [int(e.command_execution_status) for e in (marker, barrier, plain, write)]
     gate.set_status(raw.CL_COMPLETE)
-    cl.wait_for_events([marker, barrier, write], timeout=20)
+    cl.wait_for_events([marker, barrier, plain, write], timeout=20)
+    after = [int(e.command_execution_status) for e in (marker, barrier, plain, write)]
     data = queue.enqueue_read_buffer(buffer).view(np.float32)[:16].tolist()
-    out["runs"].append([int(marker.command_type), int(barrier.command_type), timed_out, data])
+    out["runs"].append([[int(e.command_type) for e in (marker, barrier, plain)], before, after, data])
 print(json.dumps(out))
 """)
     assert result["name"] == "Oclgrind Simulator" and result["version"] == [1, 2]
-    native, old = result["runs"]
-    assert native[:3] == [raw.CL_COMMAND_MARKER, raw.CL_COMMAND_BARRIER, True]
-    assert old[:3] == [raw.CL_COMMAND_MARKER, raw.CL_COMMAND_MARKER, True]
-    assert native[3] == old[3] == [5.0] * 16
+    (types_12, before_12, after_12, data_12), (types_11, before_11, after_11, data_11) = result["runs"]
+    assert types_12 == [raw.CL_COMMAND_MARKER, raw.CL_COMMAND_BARRIER, raw.CL_COMMAND_BARRIER]
+    assert types_11 == [raw.CL_COMMAND_MARKER] * 3             # clEnqueueMarker gives the events there
+    for before, after in ((before_12, after_12), (before_11, after_11)):
+        assert all(status == raw.CL_QUEUED for status in before)
+        assert after == [raw.CL_COMPLETE] * 4
+    assert data_12 == [5.0] * 16 and data_11 == [7.0] * 16
 
 
 # --------------------------------------------------------------------------- #

@@ -605,3 +605,52 @@ def test_errcode_tables_are_consistent():
             assert getattr(G, n) == code
     for not_error in ("CL_BUILD_ERROR", "CL_BUILD_IN_PROGRESS", "CL_BUILD_NONE"):
         assert all(not_error not in names for names in G.ERROR_CODES.values())
+
+
+# --------------------------------------------------------------------------- #
+# The ICD dispatch table
+# --------------------------------------------------------------------------- #
+
+def test_dispatch_table_lists_every_slot_of_cl_icd_h():
+    assert len(G.DISPATCH_TABLE) == len(G.DISPATCH_MEMBERS) == 149
+    assert G.DISPATCH_TABLE[:4] == ("clGetPlatformIDs", "clGetPlatformInfo", "clGetDeviceIDs", "clGetDeviceInfo")
+    assert G.DISPATCH_TABLE[-1] == "clSetContextDestructorCallback"
+    for name, member in zip(G.DISPATCH_TABLE, G.DISPATCH_MEMBERS):
+        assert name is None or (name == member and name in G.FUNCTIONS)
+    # Outside Windows the Direct3D and DX9 sharing slots are typedef void *.
+    assert [m for n, m in zip(G.DISPATCH_TABLE, G.DISPATCH_MEMBERS) if n is None] == [
+        m for m in G.DISPATCH_MEMBERS if "D3D" in m or "DX9" in m]
+    # Every core function has a slot; no function has two.
+    core = {n for n, p in G.FUNCTIONS.items() if p.version is not None}
+    named = [n for n in G.DISPATCH_TABLE if n]
+    assert core <= set(named) and len(named) == len(set(named))
+
+
+@needs_gcc
+def test_dispatch_table_layout_and_types_match_c(tmp_path):
+    """offsetof(struct _cl_icd_dispatch, member) == index * sizeof(void *) for every slot; a slot is
+    None exactly where its cl_api_ typedef is void *; every other slot's typedef takes the header's
+    own function (so the recorded prototype is the slot's type)."""
+    lines = ['printf("S\\t%zu\\t%zu\\n", sizeof(struct _cl_icd_dispatch), sizeof(void *));']
+    checks = []
+    for index, member in enumerate(G.DISPATCH_MEMBERS):
+        lines.append(f'printf("D\\t{index}\\t{member}\\t%zu\\t%d\\n", offsetof(struct _cl_icd_dispatch, {member}), '
+                     f"__builtin_types_compatible_p(cl_api_{member}, void *));")
+        if G.DISPATCH_TABLE[index] is not None:
+            checks.append(f"    {{ cl_api_{member} p = &{member}; (void)p; }}")
+    # Assigning the function to its slot type compiles (-Werror=incompatible-pointer-types) ...
+    compile_and_run(tmp_path, C_PRELUDE + "#include <CL/cl_icd.h>\nvoid slot_types(void) {\n" +
+                    "\n".join(checks) + "\n}\n", run=False)
+    # ... and the layout, printed.
+    source = (C_PRELUDE + "#include <CL/cl_icd.h>\nint main(void) {\n    " + "\n    ".join(lines) +
+              "\n    return 0;\n}\n")
+    output = compile_and_run(tmp_path, source)
+    rows = [line.split("\t") for line in output.splitlines()]
+    size, pointer = next(map(int, r[1:]) for r in rows if r[0] == "S")
+    assert size == len(G.DISPATCH_MEMBERS) * pointer == len(G.DISPATCH_TABLE) * ctypes.sizeof(ctypes.c_void_p)
+    slots = [r for r in rows if r[0] == "D"]
+    assert len(slots) == len(G.DISPATCH_MEMBERS)
+    for _, index, member, offset, is_void in slots:
+        index = int(index)
+        assert int(offset) == index * pointer, f"{member}: offset {offset}, expected {index * pointer}"
+        assert (G.DISPATCH_TABLE[index] is None) == (is_void == "1"), member

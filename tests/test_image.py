@@ -249,7 +249,18 @@ def test_one_d_array_region_counts_images_in_y(context, queue):
     host = np.zeros(3 * 64, dtype=np.uint8)              # each image 64 bytes apart in host memory
     queue.enqueue_read_image(image, host, origin=(2, 1), region=(3, 3), slice_pitch=64)
     np.testing.assert_array_equal(host.reshape(3, 64)[:, :12].reshape(3, 3, 4), data[1:4, 2:5])
+    assert not host.reshape(3, 64)[:, 12:].any()
+    # writing with a slice pitch, and creating from host data whose images are 64 bytes apart
+    padded = np.zeros((5, 64), dtype=np.uint8)
+    padded[:, :32] = data.reshape(5, 32)
+    queue.enqueue_write_image(image, np.zeros((5, 64), np.uint8), slice_pitch=64)
+    assert not queue.enqueue_read_image(image).any()
+    queue.enqueue_write_image(image, padded, slice_pitch=64)
+    np.testing.assert_array_equal(queue.enqueue_read_image(image), data)
+    created = context.create_image(COPY, RGBA_UNORM8, (8, 5), T1DA, host_buffer=padded, slice_pitch=64)
+    np.testing.assert_array_equal(queue.enqueue_read_image(created), data)
     image.release()
+    created.release()
 
 
 def test_non_blocking_write_pins_the_host_object(context, queue):
@@ -507,7 +518,7 @@ def test_enqueue_validation(context, queue, refuse_driver):
         queue.enqueue_read_image(image2d, host, region=(0, 1))
     with pytest.raises(ValueError, match="needs 48 bytes"):
         queue.enqueue_read_image(image2d, np.zeros(11, np.float32))
-    with pytest.raises(ValueError, match="needs 52 bytes"):          # 2 rows of 20 bytes + one of 12
+    with pytest.raises(ValueError, match="needs 56 bytes"):          # 2 rows of 20 bytes + one of 16
         queue.enqueue_write_image(image2d, np.zeros(12, np.float32), row_pitch=20)
     with pytest.raises(ValueError, match="row_pitch 8 is less"):
         queue.enqueue_read_image(image2d, host, row_pitch=8)

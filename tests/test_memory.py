@@ -203,3 +203,410 @@ def test_cached_size_is_not_served_after_release(context):
         buffer.size
     with pytest.raises(cl.ReleasedHandleError):
         buffer.nbytes
+
+
+# --------------------------------------------------------------------------- #
+# issue 5: sub-buffers, buffers with properties, fill, copy, rects, migration,
+# destructor callbacks, mappings
+# --------------------------------------------------------------------------- #
+
+RW = raw.CL_MEM_READ_WRITE
+COPY = raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR
+
+
+@pytest.fixture
+def refuse_driver(monkeypatch):
+    """Call it to make the buffer commands fail the test if they reach the driver."""
+    def refuse(*args):
+        raise AssertionError("the call reached the driver")
+
+    def install():
+        for name in ("clCreateSubBuffer", "clCreateBufferWithProperties", "clEnqueueFillBuffer",
+                     "clEnqueueCopyBuffer", "clEnqueueReadBufferRect", "clEnqueueWriteBufferRect",
+                     "clEnqueueCopyBufferRect", "clEnqueueMigrateMemObjects", "clEnqueueMapBuffer",
+                     "clEnqueueUnmapMemObject", "clCreatePipe"):
+            monkeypatch.setattr(checked, name, refuse)
+    return install
+
+
+def test_create_sub_buffer(context, device, queue):
+    bits = device.mem_base_addr_align                        # CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits
+    assert bits == device.get_info(raw.CL_DEVICE_MEM_BASE_ADDR_ALIGN) and bits % 8 == 0
+    align = bits // 8
+    data = np.arange(4 * align, dtype=np.uint8)
+    parent = context.create_buffer(COPY, host_buffer=data)
+    sub = parent.create_sub_buffer(RW, align, 2 * align)
+    assert type(sub) is cl.Buffer and sub.size == 2 * align and sub.offset == align
+    owner = sub.associated_memobject
+    assert owner == parent
+    owner.release()
+    assert parent.reference_count == 2                                      # the sub-buffer holds its parent
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(sub), data[align:3 * align])
+    queue.enqueue_write_buffer(sub, np.full(2 * align, 7, np.uint8))        # the same memory as the parent's
+    expected = data.copy()
+    expected[align:3 * align] = 7
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(parent), expected)
+    inherited = parent.create_sub_buffer(0, 0, align)                       # flags 0 inherit the parent's
+    assert inherited.flags == parent.flags
+    # misaligned origins are the driver's MisalignedSubBufferOffset: half the alignment in bytes,
+    # and the "alignment" read as bytes although the param counts bits
+    for origin in (align // 2, 1):
+        with pytest.raises(errors.MisalignedSubBufferOffset) as caught:
+            parent.create_sub_buffer(RW, origin, 16)
+        assert caught.value.code == raw.CL_MISALIGNED_SUB_BUFFER_OFFSET and caught.value.function == "clCreateSubBuffer"
+    if bits < 4 * align:
+        with pytest.raises(errors.MisalignedSubBufferOffset):
+            parent.create_sub_buffer(RW, bits, 16)                          # bits taken for bytes: misaligned
+    with pytest.raises(errors.InvalidBufferSize):
+        parent.create_sub_buffer(RW, 0, 0)
+    with pytest.raises(errors.InvalidMemObject):
+        sub.create_sub_buffer(RW, 0, 16)                                    # no sub-buffers of sub-buffers
+    with pytest.raises(errors.InvalidValue):
+        parent.create_sub_buffer(raw.CL_MEM_USE_HOST_PTR, 0, 16)
+    for obj in (sub, inherited):
+        obj.release()
+    assert parent.reference_count == 1
+    parent.release()
+
+
+def test_create_sub_buffer_validation(context, refuse_driver):
+    parent = context.create_buffer(RW, 256)
+    refuse_driver()
+    with pytest.raises(ValueError, match="exceed"):
+        parent.create_sub_buffer(RW, 128, 256)
+    with pytest.raises(ValueError, match="negative"):
+        parent.create_sub_buffer(RW, -128, 16)
+    with pytest.raises(TypeError, match="int"):
+        parent.create_sub_buffer(RW, 0, 16.0)
+    with pytest.raises(TypeError, match="int"):
+        parent.create_sub_buffer(RW, True, 16)
+    assert parent.reference_count == 1
+    parent.release()
+
+
+def test_create_buffer_with_properties(context, queue, refuse_driver):
+    data = np.arange(32, dtype=np.float32)
+    buffer = context.create_buffer_with_properties(None, COPY, host_buffer=data)
+    assert buffer.size == 128 and buffer.properties == ()
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32), data)
+    empty = context.create_buffer_with_properties({}, RW, 64)
+    assert empty.size == 64 and empty.flags == RW
+    with pytest.raises(errors.InvalidProperty) as caught:
+        context.create_buffer_with_properties({0x1234: 1}, RW, 64)
+    assert caught.value.function == "clCreateBufferWithProperties"
+    host = np.zeros(16, dtype=np.uint8)
+    used = context.create_buffer_with_properties([], RW | raw.CL_MEM_USE_HOST_PTR, host_buffer=host)
+    assert used.host_ptr == host.ctypes.data
+    refuse_driver()
+    with pytest.raises(ValueError, match="exceeds"):
+        context.create_buffer_with_properties(None, COPY, 17, host)
+    with pytest.raises(ValueError, match="host_buffer"):
+        context.create_buffer_with_properties(None, COPY, 16)
+    with pytest.raises(TypeError, match="properties"):
+        context.create_buffer_with_properties([1, 2], RW, 16)
+    for obj in (buffer, empty, used):
+        obj.release()
+
+
+def test_fill_buffer(context, queue):
+    buffer = context.create_buffer(RW, 256)
+    event = queue.enqueue_fill_buffer(buffer, np.float32(1.5))
+    assert event.command_type == cl.CommandType.FILL_BUFFER
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32), np.full(64, 1.5, np.float32))
+    queue.enqueue_fill_buffer(buffer, np.array([1, 2, 3, 4], dtype=np.int32), offset=32, size=64).wait()
+    out = _read(queue, buffer, np.int32)
+    np.testing.assert_array_equal(out[8:24], np.tile([1, 2, 3, 4], 4))
+    assert (out[:8].view(np.float32) == 1.5).all() and (out[24:].view(np.float32) == 1.5).all()
+    queue.enqueue_fill_buffer(buffer, b"\xab", offset=255)                 # one byte at the end
+    assert queue.enqueue_read_buffer(buffer)[255] == 0xAB
+    big = np.arange(32, dtype=np.float32)                                   # the largest pattern: 128 bytes
+    queue.enqueue_fill_buffer(buffer, big)
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32), np.tile(big, 2))
+    buffer.release()
+
+
+def test_fill_buffer_validation(context, queue, refuse_driver):
+    buffer = context.create_buffer(RW, 256)
+    refuse_driver()
+    with pytest.raises(ValueError, match="3 bytes"):
+        queue.enqueue_fill_buffer(buffer, b"abc")
+    with pytest.raises(ValueError, match="256 bytes"):
+        queue.enqueue_fill_buffer(buffer, np.zeros(64, np.float32))
+    with pytest.raises(ValueError, match="multiples"):
+        queue.enqueue_fill_buffer(buffer, np.int32(1), offset=2, size=8)
+    with pytest.raises(ValueError, match="multiples"):
+        queue.enqueue_fill_buffer(buffer, np.int32(1), offset=4, size=6)
+    with pytest.raises(ValueError, match="exceed"):
+        queue.enqueue_fill_buffer(buffer, np.int32(1), offset=128, size=132)
+    with pytest.raises(TypeError, match="buffer protocol"):
+        queue.enqueue_fill_buffer(buffer, 1.5)
+    with pytest.raises(TypeError, match="memory object"):
+        queue.enqueue_fill_buffer("buffer", np.int32(1))
+    buffer.release()
+
+
+def test_fill_buffer_offset_multiple_passes(context, queue):
+    buffer = context.create_buffer(RW, 256)
+    queue.enqueue_fill_buffer(buffer, np.int32(0))
+    queue.enqueue_fill_buffer(buffer, np.int32(9), offset=4)                 # 252 bytes: a multiple of 4
+    out = _read(queue, buffer, np.int32)
+    assert out[0] == 0 and (out[1:] == 9).all()
+    buffer.release()
+
+
+def test_copy_buffer(context, queue, refuse_driver):
+    data = np.arange(64, dtype=np.int32)
+    src = context.create_buffer(COPY, host_buffer=data)
+    dst = context.create_buffer(COPY, host_buffer=np.zeros(64, np.int32))
+    event = queue.enqueue_copy_buffer(src, dst, 16, 64, 32)
+    assert event.command_type == cl.CommandType.COPY_BUFFER
+    expected = np.zeros(64, np.int32)
+    expected[16:24] = data[4:12]
+    np.testing.assert_array_equal(_read(queue, dst, np.int32), expected)
+    queue.enqueue_copy_buffer(src, dst)                                      # everything
+    np.testing.assert_array_equal(_read(queue, dst, np.int32), data)
+    queue.enqueue_copy_buffer(src, src, 0, 128, 64)                          # same buffer, no overlap
+    np.testing.assert_array_equal(_read(queue, src, np.int32)[32:48], data[:16])
+    with pytest.raises(errors.MemCopyOverlap):
+        queue.enqueue_copy_buffer(src, src, 0, 8, 64)
+    small = context.create_buffer(RW, 16)
+    refuse_driver()
+    with pytest.raises(ValueError, match="dst"):
+        queue.enqueue_copy_buffer(src, small)                                # 256 bytes into 16
+    with pytest.raises(ValueError, match="src"):
+        queue.enqueue_copy_buffer(small, src, 8, 0, 16)
+    with pytest.raises(ValueError, match="exceed"):
+        queue.enqueue_copy_buffer(src, dst, src_offset=300)
+    with pytest.raises(TypeError, match="memory object"):
+        queue.enqueue_copy_buffer(src, data)
+    for obj in (src, dst, small):
+        obj.release()
+
+
+def test_buffer_rects_match_numpy(context, queue):
+    volume = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)       # slices, rows, 6 floats a row
+    buffer = context.create_buffer(COPY, host_buffer=volume)
+    # read x 1..3 (floats), rows 2..3, slices 1..2: byte region (12, 2, 2) at byte origin (4, 2, 1)
+    host = np.zeros((2, 2, 3), np.float32)
+    event = queue.enqueue_read_buffer_rect(buffer, host, (4, 2, 1), (0, 0, 0), (12, 2, 2), 24, 120)
+    assert event.command_type == cl.CommandType.READ_BUFFER_RECT
+    np.testing.assert_array_equal(host, volume[1:3, 2:4, 1:4])
+    # the same into a pitched host block at host origin (8 bytes, row 1, slice 0)
+    pitched = np.full((2, 4, 8), -1, np.float32)                             # rows of 32 bytes, slices of 128
+    queue.enqueue_read_buffer_rect(buffer, pitched, (4, 2, 1), (8, 1, 0), (12, 2, 2), 24, 120, 32, 128)
+    np.testing.assert_array_equal(pitched[:, 1:3, 2:5], volume[1:3, 2:4, 1:4])
+    untouched = pitched.copy()
+    untouched[:, 1:3, 2:5] = -1
+    assert (untouched == -1).all()
+    # write a 2D patch (region's third value padded with 1) and check with numpy
+    patch = -np.arange(6, dtype=np.float32).reshape(2, 3)
+    queue.enqueue_write_buffer_rect(buffer, patch, (12, 3, 2), (0, 0), (12, 2), 24, 120)
+    expected = volume.copy()
+    expected[2, 3:5, 3:6] = patch
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32).reshape(4, 5, 6), expected)
+    # copy a rect between buffers of different pitches
+    dst = context.create_buffer(COPY, host_buffer=np.zeros((3, 8), np.float32))
+    queue.enqueue_copy_buffer_rect(buffer, dst, (0, 1, 2), (8, 1, 0), (16, 2, 1), 24, 120, 32, 96).wait()
+    out = _read(queue, dst, np.float32).reshape(3, 8)
+    np.testing.assert_array_equal(out[1:3, 2:6], expected[2, 1:3, 0:4])
+    assert not out[0].any() and not out[:, :2].any() and not out[:, 6:].any()
+    with pytest.raises(errors.MemCopyOverlap):
+        queue.enqueue_copy_buffer_rect(buffer, buffer, (0, 0, 0), (4, 0, 0), (16, 2, 1), 24, 120, 24, 120)
+    buffer.release()
+    dst.release()
+
+
+def test_buffer_rect_validation(context, queue, refuse_driver):
+    buffer = context.create_buffer(RW, 480)                                  # 4 slices x 5 rows x 24 bytes
+    other = context.create_buffer(RW, 96)
+    refuse_driver()
+    host = np.zeros(48, np.float32)
+    with pytest.raises(ValueError, match=r"buffer\).*past the 480"):
+        queue.enqueue_read_buffer_rect(buffer, host, (0, 0, 3), (0, 0, 0), (24, 5, 2), 24, 120)
+    with pytest.raises(ValueError, match=r"host\).*past the 192"):
+        queue.enqueue_read_buffer_rect(buffer, host, (0, 0, 0), (4, 0, 0), (24, 4, 2), 24, 120)
+    with pytest.raises(ValueError, match="row pitch 8 is less"):
+        queue.enqueue_write_buffer_rect(buffer, host, (0, 0, 0), (0, 0, 0), (12, 2, 1), 8)
+    with pytest.raises(ValueError, match="multiple of the row pitch"):
+        queue.enqueue_write_buffer_rect(buffer, host, (0, 0, 0), (0, 0, 0), (12, 2, 2), 24, 60)
+    with pytest.raises(ValueError, match="must not contain 0"):
+        queue.enqueue_read_buffer_rect(buffer, host, (0, 0, 0), (0, 0, 0), (12, 0, 1))
+    with pytest.raises(ValueError, match="1 to 3"):
+        queue.enqueue_read_buffer_rect(buffer, host, (0, 0, 0, 0), (0, 0, 0), (12, 1, 1))
+    with pytest.raises(ValueError, match="read-only"):
+        queue.enqueue_read_buffer_rect(buffer, bytes(192), 0, 0, (12, 1, 1))
+    with pytest.raises(ValueError, match=r"dst\).*past the 96"):
+        queue.enqueue_copy_buffer_rect(buffer, other, 0, 0, (24, 5, 1))
+    with pytest.raises(TypeError, match="int"):
+        queue.enqueue_copy_buffer_rect(buffer, other, (0.0, 0), 0, (24, 1, 1))
+    buffer.release()
+    other.release()
+
+
+def test_non_blocking_rect_write_pins_the_host_object(context, queue):
+    gate = cl.Event.from_handle(checked.clCreateUserEvent(context), retain=False)
+    buffer = context.create_buffer(RW, 64)
+    host = np.arange(16, dtype=np.float32)
+    alive = weakref.ref(host)
+    event = queue.enqueue_write_buffer_rect(buffer, host, 0, 0, (64, 1, 1), blocking=False, wait_for=[gate])
+    del host
+    gc.collect()
+    assert alive() is not None
+    checked.clSetUserEventStatus(gate, raw.CL_COMPLETE)
+    event.wait()
+    assert _settled(lambda: alive() is None, True)
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32), np.arange(16))
+    for obj in (event, gate, buffer):
+        obj.release()
+
+
+def test_migrate_mem_objects(context, queue, refuse_driver):
+    data = np.arange(16, dtype=np.int32)
+    a = context.create_buffer(COPY, host_buffer=data)
+    b = context.create_buffer(COPY, host_buffer=data[::-1].copy())
+    event = queue.enqueue_migrate_mem_objects([a, b], raw.CL_MIGRATE_MEM_OBJECT_HOST)
+    assert event.command_type == cl.CommandType.MIGRATE_MEM_OBJECTS
+    queue.enqueue_migrate_mem_objects(a).wait()                              # one object, to the device
+    np.testing.assert_array_equal(_read(queue, a, np.int32), data)
+    queue.enqueue_migrate_mem_objects([b], raw.CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED).wait()
+    with pytest.raises(errors.InvalidValue):
+        queue.enqueue_migrate_mem_objects([a], 0x100)                        # not a migration flag
+    refuse_driver()
+    with pytest.raises(ValueError, match="at least one"):
+        queue.enqueue_migrate_mem_objects([])
+    with pytest.raises(TypeError, match="MemObject"):
+        queue.enqueue_migrate_mem_objects([a, data])
+    for obj in (a, b, event):
+        obj.release()
+
+
+def test_destructor_callbacks_run_in_reverse_order(context):
+    from opencl_raw import _callbacks
+    pending = _callbacks.pending()
+    buffer = context.create_buffer(RW, 64)
+    value = buffer.handle.value
+    calls = []
+    for name in ("first", "second", "third"):
+        buffer.set_destructor_callback(lambda handle_value, name=name: calls.append((name, handle_value)))
+    assert _callbacks.pending() == pending + 3
+    sub = buffer.create_sub_buffer(RW, 0, 32)                                # holds the parent's cl_mem
+    buffer.release()
+    assert calls == []                                                       # not destroyed yet
+    sub.release()
+    assert _settled(lambda: len(calls), 3) == 3
+    assert calls == [("third", value), ("second", value), ("first", value)]  # the spec: reverse order
+    assert _callbacks.pending() == pending                                   # entries dropped after running
+
+
+def test_destructor_callback_exception_goes_to_unraisablehook(context, monkeypatch):
+    seen = []
+    monkeypatch.setattr("sys.unraisablehook", lambda info: seen.append(info.exc_value))
+    buffer = context.create_buffer(RW, 16)
+    buffer.set_destructor_callback(lambda value: 1 / 0)
+    buffer.release()
+    assert _settled(lambda: len(seen), 1) == 1 and isinstance(seen[0], ZeroDivisionError)
+    other = context.create_buffer(RW, 16)
+    with pytest.raises(TypeError, match="callable"):
+        other.set_destructor_callback("not callable")
+    other.release()
+    with pytest.raises(cl.ReleasedHandleError):
+        other.set_destructor_callback(print)
+
+
+def test_use_host_ptr_memory_outlives_user_destructor_callbacks(context):
+    # _pins registers its destructor callback at creation, so it runs after the user's
+    host = np.arange(8, dtype=np.float64)
+    buffer = context.create_buffer(RW | raw.CL_MEM_USE_HOST_PTR, host_buffer=host)
+    alive = weakref.ref(host)
+    del host
+    seen = []
+    buffer.set_destructor_callback(lambda value: seen.append(alive() is not None))
+    buffer.release()
+    assert _settled(lambda: seen, [True]) == [True]
+    gc.collect()
+    assert _settled(lambda: alive() is None, True)
+
+
+def test_mapping_object(context, queue):
+    data = np.arange(64, dtype=np.float32)
+    buffer = context.create_buffer(COPY, host_buffer=data)
+    with queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ | raw.CL_MAP_WRITE, 16, 64, dtype=np.float32,
+                                  shape=(4, 4)) as mapping:
+        assert isinstance(mapping, cl.MemoryMapping) and not mapping.unmapped
+        assert mapping.event.command_type == cl.CommandType.MAP_BUFFER
+        assert mapping.nbytes == 64 and mapping.memobj == buffer and mapping.row_pitch == 0
+        np.testing.assert_array_equal(mapping.array, data[4:20].reshape(4, 4))
+        np.testing.assert_array_equal(np.asarray(mapping), data[4:20].reshape(4, 4))
+        mapping.array[0] = -1
+        assert buffer.map_count == 1
+    assert mapping.unmapped and isinstance(mapping.unmap_event, cl.Event)
+    assert mapping.unmap_event.command_type == cl.CommandType.UNMAP_MEM_OBJECT
+    with pytest.raises(ValueError, match="unmapped"):
+        mapping.array
+    with pytest.raises(ValueError, match="already unmapped"):
+        mapping.unmap()
+    with pytest.raises(ValueError, match="already unmapped"):
+        queue.enqueue_unmap_mem_object(buffer, mapping)
+    mapping.unmap_event.wait()
+    assert buffer.map_count == 0
+    expected = data.copy()
+    expected[4:8] = -1
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32), expected)
+    # explicit unmap(), tuple unpacking, unmapping through the array or the mapping
+    second = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ, dtype=np.float32, shape=(-1, 8))
+    array, event = second
+    assert array.shape == (8, 8) and event is second.event
+    second.unmap().wait()
+    third = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ)
+    queue.enqueue_unmap_mem_object(buffer, third.array[10:]).wait()          # a view: its base leads back
+    assert third.unmapped
+    fourth = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ)
+    other = context.create_buffer(RW, 16)
+    with pytest.raises(ValueError, match="another memory object"):
+        queue.enqueue_unmap_mem_object(other, fourth)
+    with pytest.raises(ValueError, match="another memory object"):
+        queue.enqueue_unmap_mem_object(other, fourth.array)
+    assert not fourth.unmapped
+    queue.enqueue_unmap_mem_object(buffer, fourth).wait()
+    assert fourth.unmapped and buffer.map_count == 0
+    for obj in (buffer, other, event):
+        obj.release()
+
+
+def test_views_keep_the_memory_alive_after_unmap_and_release(context, queue):
+    data = np.arange(256, dtype=np.int32)
+    buffer = context.create_buffer(COPY, host_buffer=data)
+    witness = cl.Buffer.from_handle(buffer.handle)                           # to read the reference count
+    before = witness.reference_count
+    mapping = queue.enqueue_map_buffer(buffer, raw.CL_MAP_READ, dtype=np.int32)
+    view = mapping.array
+    assert witness.reference_count >= before + 1                             # the mapping's own reference
+    mapping.unmap().wait()
+    mapping.event.release()                                                  # PoCL's events hold their cl_mem
+    mapping.unmap_event.release()
+    buffer.release()
+    del mapping
+    gc.collect()
+    assert _settled(lambda: witness.reference_count, 2) == 2                 # witness + the view's reference
+    # the specification leaves the contents undefined after unmap; with PoCL's CPU device the view
+    # is the buffer's own memory, still allocated: reading it does not crash
+    if "Portable Computing Language" in queue.device.platform.name:
+        np.testing.assert_array_equal(view, data)
+    del view
+    gc.collect()
+    assert _settled(lambda: witness.reference_count, 1) == 1
+    witness.release()
+
+
+def test_map_buffer_shape_validation(context, queue, refuse_driver):
+    buffer = context.create_buffer(RW, 64)
+    refuse_driver()
+    with pytest.raises(ValueError, match="does not hold"):
+        queue.enqueue_map_buffer(buffer, dtype=np.float32, shape=(4, 5))
+    with pytest.raises(ValueError, match="one -1"):
+        queue.enqueue_map_buffer(buffer, dtype=np.float32, shape=(-1, -1))
+    with pytest.raises(ValueError, match="does not divide"):
+        queue.enqueue_map_buffer(buffer, dtype=np.float32, shape=(-1, 3))
+    with pytest.raises(TypeError, match="MemoryMapping"):
+        queue.enqueue_unmap_mem_object(buffer, "pointer")
+    buffer.release()

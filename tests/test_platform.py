@@ -365,3 +365,184 @@ def test_select_device_lookup_errors_list_names(no_env, device):
         cl.select_device(len(names))
     with pytest.raises(LookupError):
         cl.select_device(0, 1000)
+
+
+# --------------------------------------------------------------------------- #
+# sub-devices (clCreateSubDevices)
+# --------------------------------------------------------------------------- #
+
+POCL_NAME = "Portable Computing Language"
+SQUARE = "__kernel void square(__global int *x) { size_t i = get_global_id(0); x[i] = x[i] * x[i]; }"
+
+
+def _raw_partition_type(device) -> List[int]:
+    """CL_DEVICE_PARTITION_TYPE as the C list (raw query), terminators included."""
+    size = ctypes.c_size_t()
+    assert raw.clGetDeviceInfo(device.handle, raw.CL_DEVICE_PARTITION_TYPE, 0, None, ctypes.byref(size)) == 0
+    values = (raw.cl_device_partition_property * (size.value // ctypes.sizeof(raw.cl_device_partition_property)))()
+    assert raw.clGetDeviceInfo(device.handle, raw.CL_DEVICE_PARTITION_TYPE, size, values, None) == 0
+    return list(values)
+
+
+@pytest.fixture
+def partitionable(device):
+    if device.version_tuple < (1, 2) or device.max_compute_units < 2 or \
+            raw.CL_DEVICE_PARTITION_EQUALLY not in device.partition_properties:
+        pytest.skip("the device cannot be partitioned equally into 2+ sub-devices")
+    return device
+
+
+def test_partition_equally(partitionable):
+    device = partitionable
+    units = device.max_compute_units
+    subs = device.create_sub_devices([raw.CL_DEVICE_PARTITION_EQUALLY, 1])
+    assert len(subs) == min(units, device.partition_max_sub_devices)
+    if POCL_NAME in device.platform.name:
+        assert units == 2 and len(subs) == 2                     # PoCL here: 2 compute units
+    for sub in subs:
+        assert isinstance(sub, cl.Device) and sub != device
+        assert sub.parent_device == device
+        assert sub.max_compute_units == 1
+        assert sub.partition_type == ((raw.CL_DEVICE_PARTITION_EQUALLY, 1),)
+        assert _raw_partition_type(sub) == [raw.CL_DEVICE_PARTITION_EQUALLY, 1, 0]
+        assert sub.reference_count == 1                         # the wrapper owns the one reference
+        assert sub._owned
+        assert sub.platform == device.platform and sub.type == device.type
+    assert len({s.handle.value for s in subs}) == len(subs)
+    # the root device is not reference counted, and is no sub-device
+    assert device.parent_device is None and device.reference_count == 1 and not device._owned
+    for sub in subs:
+        sub.release()
+        sub.release()                                           # idempotent
+        assert sub.released
+    with pytest.raises(cl.ReleasedHandleError):
+        subs[0].max_compute_units
+
+
+def test_partition_by_counts(partitionable):
+    device = partitionable
+    ones = device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_COUNTS, 1, 1])
+    assert [s.max_compute_units for s in ones] == [1, 1]
+    end = raw.CL_DEVICE_PARTITION_BY_COUNTS_LIST_END
+    for sub in ones:
+        listed = _raw_partition_type(sub)
+        assert listed[:4] == [raw.CL_DEVICE_PARTITION_BY_COUNTS, 1, 1, end]
+        if POCL_NAME in device.platform.name:
+            assert len(listed) == 4                             # PoCL 3.1 drops the final 0 of the C list
+        sub.release()
+    whole = device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_COUNTS, [2]])     # nested counts
+    assert [s.max_compute_units for s in whole] == [2]
+    assert _raw_partition_type(whole[0])[:3] == [raw.CL_DEVICE_PARTITION_BY_COUNTS, 2, end]
+    whole[0].release()
+    again = device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_COUNTS, 1, end, 0])   # the full C list
+    assert [s.max_compute_units for s in again] == [1]
+    again[0].release()
+
+
+def test_partition_refusals(partitionable):
+    device = partitionable
+    for properties, error in (([], ValueError), ([raw.CL_DEVICE_PARTITION_EQUALLY], ValueError),
+                              ([raw.CL_DEVICE_PARTITION_EQUALLY, 0], ValueError),
+                              ([raw.CL_DEVICE_PARTITION_EQUALLY, 1, 2], ValueError),
+                              ([raw.CL_DEVICE_PARTITION_BY_COUNTS], ValueError),
+                              ([raw.CL_DEVICE_PARTITION_BY_COUNTS, 1, 0, 1], ValueError),
+                              ([raw.CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN], ValueError),
+                              ([0x7777, 1], ValueError), (["EQUALLY", 1], TypeError),
+                              ([raw.CL_DEVICE_PARTITION_EQUALLY, True], TypeError), (7, TypeError)):
+        with pytest.raises(error):
+            device.create_sub_devices(properties)
+    units = device.max_compute_units
+    with pytest.raises(errors.InvalidDevicePartitionCount) as caught:
+        device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_COUNTS, units + 1])
+    assert caught.value.function == "clCreateSubDevices"
+    if POCL_NAME in device.platform.name:
+        with pytest.raises(errors.InvalidValue):                # more units per sub-device than exist
+            device.create_sub_devices([raw.CL_DEVICE_PARTITION_EQUALLY, units + 1])
+
+
+def test_partition_by_affinity_domain(partitionable):
+    device = partitionable
+    domains = device.partition_affinity_domain
+    if POCL_NAME in device.platform.name:
+        # PoCL 3.1 lists only equally and by counts, no affinity domain, and refuses one.
+        assert set(device.partition_properties) == {raw.CL_DEVICE_PARTITION_EQUALLY,
+                                                    raw.CL_DEVICE_PARTITION_BY_COUNTS}
+        assert domains == 0
+        for domain in (raw.CL_DEVICE_AFFINITY_DOMAIN_NUMA, raw.CL_DEVICE_AFFINITY_DOMAIN_NEXT_PARTITIONABLE):
+            with pytest.raises(errors.InvalidValue):
+                device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN, domain])
+        return
+    if not domains:
+        pytest.skip("no affinity domain")
+    domain = raw.CL_DEVICE_AFFINITY_DOMAIN_NEXT_PARTITIONABLE
+    subs = device.create_sub_devices([raw.CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN, domain])
+    assert subs and all(s.parent_device == device for s in subs)
+    for sub in subs:
+        sub.release()
+
+
+def test_sub_device_context_runs_a_kernel(partitionable):
+    device = partitionable
+    first, second = device.create_sub_devices([raw.CL_DEVICE_PARTITION_EQUALLY, 1])[:2]
+    context = cl.create_context([first])
+    if POCL_NAME in device.platform.name:
+        assert first.reference_count == 1                       # PoCL 3.1 counts no context reference
+    if POCL_NAME in device.platform.name:
+        # PoCL 3.1 answers CL_CONTEXT_DEVICES with the root device (it keeps the sub-device apart)
+        assert context.devices == (device,)
+    else:
+        assert context.devices == (first,)
+    queue = context.create_command_queue_with_properties(first)
+    assert queue.device == first
+    program = context.create_program_with_source(SQUARE).build()
+    kernel = program.create_kernel("square")
+    import numpy as np
+    data = np.arange(-512, 512, dtype=np.int32)
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data)
+    kernel.set_arg(0, buffer)
+    queue.enqueue_nd_range_kernel(kernel, data.size).wait(timeout=30)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.int32), data * data)
+    # The other sub-device runs its own context at the same time.
+    other = cl.create_context([second])
+    other_queue = other.create_command_queue_with_properties(second)
+    other_kernel = other.create_program_with_source(SQUARE).build().create_kernel("square")
+    other_buffer = other.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data[:8])
+    other_kernel.set_arg(0, other_buffer)
+    other_queue.enqueue_nd_range_kernel(other_kernel, 8).wait(timeout=30)
+    np.testing.assert_array_equal(other_queue.enqueue_read_buffer(other_buffer).view(np.int32), data[:8] ** 2)
+    for obj in (buffer, kernel, program, queue, context, other_buffer, other_kernel, other_queue, other,
+                first, second):
+        obj.release()
+    assert first.released and second.released
+
+
+def test_sub_devices_of_a_sub_device(partitionable):
+    device = partitionable
+    subs = device.create_sub_devices([raw.CL_DEVICE_PARTITION_EQUALLY, 1])
+    if POCL_NAME in device.platform.name:
+        # PoCL lists no partition scheme for a sub-device and refuses one.
+        assert subs[0].partition_properties == (0,) or subs[0].partition_properties == ()
+        with pytest.raises(errors.DevicePartitionFailed):
+            subs[0].create_sub_devices([raw.CL_DEVICE_PARTITION_EQUALLY, 1])
+    for sub in subs:
+        sub.release()
+
+
+def test_sub_devices_on_oclgrind(run_oclgrind):
+    result = run_oclgrind("""
+import json
+import opencl_raw as cl
+from opencl_raw import raw, errors
+device = cl.select_device()
+out = {"properties": list(device.partition_properties), "errors": []}
+for properties in ([raw.CL_DEVICE_PARTITION_EQUALLY, 1], [raw.CL_DEVICE_PARTITION_BY_COUNTS, 1]):
+    try:
+        device.create_sub_devices(properties)
+        out["errors"].append("returned")
+    except errors.CLError as exc:
+        out["errors"].append(exc.name)
+print(json.dumps(out))
+""")
+    # Oclgrind (1.2) supports no partition scheme: CL_DEVICE_PARTITION_PROPERTIES is [0], and it says CL_INVALID_VALUE.
+    assert result["properties"] in ([0], [])
+    assert result["errors"] == ["CL_INVALID_VALUE", "CL_INVALID_VALUE"]

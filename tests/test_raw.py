@@ -137,7 +137,7 @@ def test_missing_library_raises_on_first_call_only():
                 depths.append(len(traceback.extract_tb(exc.__traceback__)))
         out["depths"] = depths
         print(json.dumps(out))
-    """, OPENCL_RAW_LIBRARY="/nonexistent/libOpenCL.so")
+    """, OPENCL_RAW_LIBRARY="/nonexistent/libOpenCL.so", OPENCL_RAW_BACKEND="loader")
     assert result["candidates"] == ["/nonexistent/libOpenCL.so"]
     for label in ("raw", "again", "checked", "library_path"):
         assert result[label] is not None, f"{label}: no exception"

@@ -546,7 +546,22 @@ def pyopencl_version() -> Optional[str]:
         return None
 
 
-def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, int]) -> Dict[str, Any]:
+def _pyopencl_device(cl, platform_index: int, device_index: int, platform_name: Optional[str],
+                     device_name: Optional[str]):
+    """The device by platform name (pyopencl's wheel brings its own ICD loader, whose platform
+    order may differ from ours), else by index; the device name must match when given."""
+    platforms = cl.get_platforms()
+    named = [p for p in platforms if p.name == platform_name] if platform_name else []
+    if platform_name and not named:
+        raise LookupError(f"pyopencl sees no platform named {platform_name!r}: {[p.name for p in platforms]}")
+    device = (named[0] if named else platforms[platform_index]).get_devices()[device_index]
+    if device_name and device.name != device_name:
+        raise LookupError(f"pyopencl's device #{device_index} is {device.name!r}, not {device_name!r}")
+    return device
+
+
+def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, int],
+                    platform_name: Optional[str] = None, device_name: Optional[str] = None) -> Dict[str, Any]:
     version = pyopencl_version()
     if version is None:
         return {"available": False}
@@ -557,7 +572,7 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
 
     warnings.simplefilter("ignore")  # e.g. pyopencl's CompilerWarning for an empty build log
     out: Dict[str, Any] = {"available": True, "version": version, "notes": {}}
-    device = cl.get_platforms()[platform_index].get_devices()[device_index]
+    device = _pyopencl_device(cl, platform_index, device_index, platform_name, device_name)
     context = cl.Context([device])
     queue = cl.CommandQueue(context, device)
     prof_queue = cl.CommandQueue(context, device, properties=cl.command_queue_properties.PROFILING_ENABLE)
@@ -778,7 +793,7 @@ FIRST_RESULT_PYOPENCL = """\
 import sys
 import numpy as np
 import pyopencl as cl
-device = cl.get_platforms()[{p}].get_devices()[{d}]
+device = [p for p in cl.get_platforms() if p.name == {platform_name!r}][0].get_devices()[{d}]
 context = cl.Context([device])
 queue = cl.CommandQueue(context, device)
 kernel = cl.Program(context, {src!r}).build().add
@@ -810,7 +825,7 @@ def child_env() -> Dict[str, str]:
     return env
 
 
-def run_child(argv: List[str], timeout: float) -> Tuple[float, str, float]:
+def run_child(argv: List[str], timeout: float, env: Optional[Dict[str, str]] = None) -> Tuple[float, str, float]:
     """Run ``argv``; return (seconds from spawn to its first output line, that line, peak RSS in MiB).
 
     The peak RSS is what the child reports on a ``peak_rss_kib N`` line (its own VmHWM);
@@ -818,7 +833,7 @@ def run_child(argv: List[str], timeout: float) -> Tuple[float, str, float]:
     peak (fork and exec carry it over). Raises RuntimeError when the child fails.
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), cwd=REPO)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or child_env(), cwd=REPO)
     try:
         line = proc.stdout.readline().decode(errors="replace").strip()
         elapsed = time.perf_counter() - t0
@@ -847,25 +862,26 @@ def run_child(argv: List[str], timeout: float) -> Tuple[float, str, float]:
 
 
 def fresh_process(argv: List[str], runs: int, timeout: float = 120, warm: bool = True,
-                  inner_time: bool = False) -> Tuple[float, float]:
+                  inner_time: bool = False, env: Optional[Dict[str, str]] = None) -> Tuple[float, float]:
     """(median seconds, median peak RSS MiB) over ``runs`` fresh processes, after one untimed warm run.
 
     ``inner_time``: the child prints its own elapsed seconds (import timing); else the
     time from spawn to the child's first output line counts.
     """
     if warm:
-        run_child(argv, timeout)
+        run_child(argv, timeout, env)
     times, rss = [], []
     for _ in range(runs):
-        elapsed, line, peak = run_child(argv, timeout)
+        elapsed, line, peak = run_child(argv, timeout, env)
         times.append(float(line) if inner_time else elapsed)
         rss.append(peak)
     return statistics.median(times), statistics.median(rss)
 
 
 def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Optional[str],
-                  p: int, d: int, runs: int, notes: Dict[str, str]) -> Dict[str, Dict[str, Optional[float]]]:
-    fmt = dict(p=p, d=d, src=KERNEL_SOURCE, n=GLOBAL_SIZE)
+                  info: Dict[str, Any], runs: int, notes: Dict[str, str]) -> Dict[str, Dict[str, Optional[float]]]:
+    p, d = info["platform_index"], info["device_index"]
+    fmt = dict(p=p, d=d, src=KERNEL_SOURCE, n=GLOBAL_SIZE, platform_name=info["platform"])
     res: Dict[str, Dict[str, Optional[float]]] = {k: {} for k in (
         "import_time", "import_peak_rss", "import_handle_layer_time", "first_result_time", "first_result_peak_rss")}
 
@@ -897,7 +913,10 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
         record("pyopencl", "first", lambda: fresh_process(
             [python_pyopencl, "-c", FIRST_RESULT_PYOPENCL.format(**fmt)], runs))
     if c_binary:
-        record("c", "first", lambda: fresh_process([c_binary, "first", str(p), str(d)], runs))
+        c_env = peer_env(info.get("library_path"))
+        record("c", "first", lambda: fresh_process(
+            [c_binary, "first", str(p), str(d), f"platform_name={info['platform']}", f"device_name={info['device']}"],
+            runs, env=c_env))
     return res
 
 
@@ -923,20 +942,26 @@ def build_c(out_dir: str, notes: Dict[str, str]) -> Optional[str]:
     return None
 
 
-def run_c(binary: str, p: int, d: int, counts: Dict[str, int], clpeak_bytes: int, timeout: float) -> Dict[str, Any]:
+def run_c(binary: str, info: Dict[str, Any], counts: Dict[str, int], clpeak_bytes: int,
+          timeout: float) -> Dict[str, Any]:
     keys = ("call_batch", "call_repeats", "launch_batch", "launch_repeats", "latency_batch", "latency_repeats",
             "transfer_batch", "transfer_repeats", "churn_batch", "churn_repeats", "bw_bytes", "bw_repeats",
             "bw_nonblocking_batch", "clpeak_iters")
-    argv = [binary, "run", str(p), str(d)] + [f"{k}={counts[k]}" for k in keys] + [f"clpeak_bytes={clpeak_bytes}"]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    argv = ([binary, "run", str(info["platform_index"]), str(info["device_index"])]
+            + [f"{k}={counts[k]}" for k in keys]
+            + [f"clpeak_bytes={clpeak_bytes}", f"platform_name={info['platform']}", f"device_name={info['device']}"])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=peer_env(info.get("library_path")))
     if proc.returncode != 0:
         raise RuntimeError(f"bench_c exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
     return json.loads(proc.stdout)
 
 
-def run_worker(python: str, kind: str, p: int, d: int, mode: str, clpeak_bytes: int, timeout: float) -> Dict[str, Any]:
-    argv = [python, os.path.abspath(__file__), "--worker", kind, "--platform", str(p), "--device", str(d),
-            "--clpeak-bytes", str(clpeak_bytes)] + (["--quick"] if mode == "quick" else [])
+def run_worker(python: str, kind: str, info: Dict[str, Any], mode: str, clpeak_bytes: int, timeout: float,
+               bandwidth_mib: Optional[int] = None) -> Dict[str, Any]:
+    argv = [python, os.path.abspath(__file__), "--worker", kind, "--platform", str(info["platform_index"]),
+            "--device", str(info["device_index"]), "--platform-name", info["platform"],
+            "--device-name", info["device"], "--clpeak-bytes", str(clpeak_bytes)]
+    argv += (["--quick"] if mode == "quick" else []) + (["--bandwidth-mib", str(bandwidth_mib)] if bandwidth_mib else [])
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env(), cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
@@ -971,14 +996,23 @@ def parse_clpeak(text: str) -> Dict[str, float]:
     return found
 
 
-def run_clpeak(clpeak: str, p: int, d: int, timeout: float, notes: Dict[str, str]) -> Dict[str, float]:
+def run_clpeak(clpeak: str, info: Dict[str, Any], timeout: float, notes: Dict[str, str]) -> Dict[str, float]:
+    """clpeak's transfer bandwidth and kernel latency on the device, through ours' ICD loader.
+
+    Its output must name the same platform and device, else its numbers are left out.
+    """
     results: Dict[str, float] = {}
+    p, d = info["platform_index"], info["device_index"]
     for test in ("--transfer-bandwidth", "--kernel-latency"):
         try:
             proc = subprocess.run([clpeak, "-p", str(p), "-d", str(d), test], capture_output=True, text=True,
-                                  timeout=timeout)
+                                  timeout=timeout, env=peer_env(info.get("library_path")))
         except (OSError, subprocess.TimeoutExpired) as exc:
             notes[f"clpeak {test}"] = str(exc)
+            continue
+        named = re.findall(r"^\s*(Platform|Device): (.*?)\s*$", proc.stdout, re.M)
+        if ("Platform", info["platform"].strip()) not in named or ("Device", info["device"].strip()) not in named:
+            notes[f"clpeak {test}"] = f"ran on another device ({named}); its numbers are left out"
             continue
         parsed = parse_clpeak(proc.stdout)
         if proc.returncode != 0 or not parsed:
@@ -1018,7 +1052,26 @@ def resolve_device(platform_key, device_key) -> Dict[str, Any]:
         "max_mem_alloc_size": device.get_info(raw.CL_DEVICE_MAX_MEM_ALLOC_SIZE),
         "max_work_item_size0": device.get_info(raw.CL_DEVICE_MAX_WORK_ITEM_SIZES)[0],
         "is_cpu": bool(device.get_info(raw.CL_DEVICE_TYPE) & raw.CL_DEVICE_TYPE_CPU),
+        "library_path": _library_path(raw),
     }
+
+
+def _library_path(raw) -> Optional[str]:
+    try:
+        path = raw.library_path()
+    except Exception:  # noqa: BLE001 - a backend without a loader file: the peers use their own
+        return None
+    return path if path and os.path.isabs(path) else None
+
+
+def peer_env(library_path: Optional[str]) -> Dict[str, str]:
+    """The environment of the C program and clpeak: the ICD loader ours loaded comes first on
+    LD_LIBRARY_PATH, so that all see the same platforms in the same order through the same loader."""
+    env = dict(os.environ)
+    if library_path:
+        folder = os.path.dirname(library_path)
+        env["LD_LIBRARY_PATH"] = folder + (os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return env
 
 
 #: rows: name, unit, which is better, layer, peers that apply, description
@@ -1204,6 +1257,8 @@ def parse_args(argv=None):
     parser.add_argument("--bandwidth-mib", type=int, help="bandwidth size in MiB (default 256; 4 with --quick)")
     parser.add_argument("--clpeak-bytes", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=("ours", "pyopencl"), help=argparse.SUPPRESS)
+    parser.add_argument("--platform-name", help=argparse.SUPPRESS)
+    parser.add_argument("--device-name", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -1220,7 +1275,7 @@ def worker_main(args) -> int:
     if args.worker == "ours":
         result = worker_ours(p, d, counts, args.clpeak_bytes)
     else:
-        result = worker_pyopencl(p, d, counts)
+        result = worker_pyopencl(p, d, counts, args.platform_name, args.device_name)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
     return 0
 
@@ -1252,7 +1307,10 @@ def main(argv=None) -> int:
         clpeak_path = ""
     clpeak_bytes = clpeak_transfer_bytes(info["max_mem_alloc_size"], info["max_work_item_size0"], info["is_cpu"])
     if args.quick:
-        clpeak_bytes = counts["bw_bytes"]  # the method still runs, at the quick size
+        if clpeak_path:
+            counts["clpeak_iters"] = 3   # clpeak's size, to compare with it, but few iterations
+        else:
+            clpeak_bytes = counts["bw_bytes"]  # the method still runs, at the quick size
 
     timeout = 600
     with tempfile.TemporaryDirectory(prefix="opencl_raw_bench_") as tmp:
@@ -1263,20 +1321,20 @@ def main(argv=None) -> int:
         if c_binary:
             print("running the C peer ...", flush=True)
             try:
-                c_results = run_c(c_binary, p, d, counts, clpeak_bytes, timeout)
+                c_results = run_c(c_binary, info, counts, clpeak_bytes, timeout)
             except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
                 notes["c"] = str(exc)
                 c_binary = None
 
         print("running ours ...", flush=True)
-        ours = run_worker(sys.executable, "ours", p, d, mode, clpeak_bytes, timeout)
+        ours = run_worker(sys.executable, "ours", info, mode, clpeak_bytes, timeout, args.bandwidth_mib)
 
         pyo: Dict[str, Any] = {}
         python_pyopencl = None
         if args.pyopencl_python:
             print("running pyopencl ...", flush=True)
             try:
-                pyo = run_worker(args.pyopencl_python, "pyopencl", p, d, mode, 0, timeout)
+                pyo = run_worker(args.pyopencl_python, "pyopencl", info, mode, 0, timeout, args.bandwidth_mib)
             except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
                 notes["pyopencl"] = str(exc)
             if pyo.get("available"):
@@ -1291,10 +1349,10 @@ def main(argv=None) -> int:
         clpeak: Dict[str, float] = {}
         if clpeak_path:
             print("running clpeak ...", flush=True)
-            clpeak = run_clpeak(clpeak_path, p, d, timeout, notes)
+            clpeak = run_clpeak(clpeak_path, info, timeout, notes)
 
         print("fresh processes ...", flush=True)
-        fresh = measure_fresh(sys.executable, python_pyopencl, c_binary, p, d, counts["fresh_runs"], notes)
+        fresh = measure_fresh(sys.executable, python_pyopencl, c_binary, info, counts["fresh_runs"], notes)
 
     rows = build_rows(ours, c_results, pyo, clpeak, fresh)
     targets = evaluate_targets(rows)

@@ -5,9 +5,11 @@
  * tools/bench.py compiles it at bench time (gcc -O2 -I headers ... -lOpenCL) and runs
  *
  *     bench_c run PLATFORM DEVICE key=value ...   every measured operation (JSON)
- *     bench_c first PLATFORM DEVICE               fresh process: one kernel result, prints "ok"
+ *     bench_c first PLATFORM DEVICE [key=value]   fresh process: one kernel result, prints "ok"
  *
- * PLATFORM and DEVICE are indices in the ICD loader's order. The key=value
+ * PLATFORM and DEVICE are indices in the ICD loader's order; platform_name=NAME picks the
+ * platform by its exact CL_PLATFORM_NAME instead (loaders may order platforms differently)
+ * and device_name=NAME checks the device's name. The other key=value
  * arguments are the batch sizes and repeat counts (see COUNTS in tools/bench.py):
  * every operation is run in batches after one warm-up batch, and the median of
  * the per-operation times of the batches is printed.
@@ -95,17 +97,53 @@ typedef struct {
     cl_kernel kernel;
 } Setup;
 
-static void pick_device(int platform_index, int device_index, cl_platform_id *platform, cl_device_id *device)
+static const char *string_of(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 4; i < argc; i++)
+        if (strncmp(argv[i], name, n) == 0 && argv[i][n] == '=')
+            return argv[i] + n + 1;
+    return NULL;
+}
+
+static void info_string(cl_platform_id platform, cl_device_id device, cl_uint param, char *out, size_t size)
+{
+    out[0] = 0;
+    if (device)
+        clGetDeviceInfo(device, param, size - 1, out, NULL);
+    else
+        clGetPlatformInfo(platform, param, size - 1, out, NULL);
+    out[size - 1] = 0;
+}
+
+/* The platform named platform_name (exact CL_PLATFORM_NAME; ICD loaders may order platforms
+ * differently), else platform #platform_index; its device #device_index, whose name must be
+ * device_name when given. */
+static void pick_device(int platform_index, int device_index, const char *platform_name, const char *device_name,
+                        cl_platform_id *platform, cl_device_id *device)
 {
     cl_uint np = 0, nd = 0;
+    char name[1024];
     CHECK(clGetPlatformIDs(0, NULL, &np));
-    if ((cl_uint)platform_index >= np) {
-        fprintf(stderr, "bench_c: no platform #%d (there are %u)\n", platform_index, np);
-        exit(2);
-    }
     cl_platform_id *platforms = malloc(np * sizeof *platforms);
     CHECK(clGetPlatformIDs(np, platforms, NULL));
-    *platform = platforms[platform_index];
+    int found = -1;
+    for (cl_uint i = 0; platform_name && i < np && found < 0; i++) {
+        info_string(platforms[i], NULL, CL_PLATFORM_NAME, name, sizeof name);
+        if (strcmp(name, platform_name) == 0)
+            found = (int)i;
+    }
+    if (platform_name && found < 0) {
+        fprintf(stderr, "bench_c: no platform named '%s' among %u\n", platform_name, np);
+        exit(2);
+    }
+    if (found < 0)
+        found = platform_index;
+    if (found < 0 || (cl_uint)found >= np) {
+        fprintf(stderr, "bench_c: no platform #%d (there are %u)\n", found, np);
+        exit(2);
+    }
+    *platform = platforms[found];
     free(platforms);
     CHECK(clGetDeviceIDs(*platform, CL_DEVICE_TYPE_ALL, 0, NULL, &nd));
     if ((cl_uint)device_index >= nd) {
@@ -116,6 +154,11 @@ static void pick_device(int platform_index, int device_index, cl_platform_id *pl
     CHECK(clGetDeviceIDs(*platform, CL_DEVICE_TYPE_ALL, nd, devices, NULL));
     *device = devices[device_index];
     free(devices);
+    info_string(NULL, *device, CL_DEVICE_NAME, name, sizeof name);
+    if (device_name && strcmp(name, device_name) != 0) {
+        fprintf(stderr, "bench_c: device #%d is '%s', not '%s'\n", device_index, name, device_name);
+        exit(2);
+    }
 }
 
 static cl_program build_program(cl_context context, cl_device_id device)
@@ -134,10 +177,11 @@ static cl_program build_program(cl_context context, cl_device_id device)
     return program;
 }
 
-static void setup(Setup *s, int platform_index, int device_index, int with_profiling)
+static void setup(Setup *s, int platform_index, int device_index, const char *platform_name,
+                  const char *device_name, int with_profiling)
 {
     cl_int err;
-    pick_device(platform_index, device_index, &s->platform, &s->device);
+    pick_device(platform_index, device_index, platform_name, device_name, &s->platform, &s->device);
     s->context = clCreateContext(NULL, 1, &s->device, NULL, NULL, &err);
     CHECK_ERR(err, "clCreateContext");
     s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
@@ -461,13 +505,13 @@ static void print_peak_rss(void)
     fflush(stdout);
 }
 
-static int first_result(int platform_index, int device_index)
+static int first_result(int platform_index, int device_index, const char *platform_name, const char *device_name)
 {
     Setup s;
     cl_int host_a[GLOBAL_SIZE], host_b[GLOBAL_SIZE];
     for (int i = 0; i < GLOBAL_SIZE; i++)
         host_a[i] = i;
-    setup(&s, platform_index, device_index, 0);
+    setup(&s, platform_index, device_index, platform_name, device_name, 0);
     cl_int err;
     cl_mem a = clCreateBuffer(s.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof host_a, host_a, &err);
     CHECK_ERR(err, "clCreateBuffer");
@@ -495,8 +539,10 @@ int main(int argc, char **argv)
         return 2;
     }
     int platform_index = atoi(argv[2]), device_index = atoi(argv[3]);
+    const char *platform_name = string_of(argc, argv, "platform_name");
+    const char *device_name = string_of(argc, argv, "device_name");
     if (strcmp(argv[1], "first") == 0)
-        return first_result(platform_index, device_index);
+        return first_result(platform_index, device_index, platform_name, device_name);
 
     long call_batch = count_of(argc, argv, "call_batch", 2000), call_repeats = count_of(argc, argv, "call_repeats", 15);
     long launch_batch = count_of(argc, argv, "launch_batch", 1000), launch_repeats = count_of(argc, argv, "launch_repeats", 11);
@@ -508,7 +554,7 @@ int main(int argc, char **argv)
     long clpeak_bytes = count_of(argc, argv, "clpeak_bytes", 0), clpeak_iters = count_of(argc, argv, "clpeak_iters", 20);
 
     Setup s;
-    setup(&s, platform_index, device_index, 1);
+    setup(&s, platform_index, device_index, platform_name, device_name, 1);
     Pool pool;
     cl_int zeros[GLOBAL_SIZE] = {0};
     for (int i = 0; i < POOL; i++) {
