@@ -14,8 +14,7 @@ handle classes (``functools.wraps`` keeps its name and docstring) so that it cal
 argument when given, else the object's own: a Device itself, a CommandQueue's device,
 the devices of a Context, Program or Kernel (its program's), and the context's devices
 for memory objects, events and samplers. Platform methods go by ``CL_PLATFORM_VERSION``.
-Methods listed in :data:`SELF_GATED` or marked with :func:`self_gated` (or whose
-``__gated__`` attribute is set by hand) do their own checking, e.g. to fall back to
+Methods listed in :data:`SELF_GATED` do their own checking, e.g. to fall back to
 older functions on older devices.
 
 Drivers that implement more than they advertise (Oclgrind reports 1.2 but runs some
@@ -49,6 +48,8 @@ SELF_GATED: Dict[Tuple[str, str], str] = {
         "uses clEnqueueWaitForEvents and clEnqueueMarker on devices older than 1.2",
     ("CommandQueue", "enqueue_barrier_with_wait_list"):
         "uses clEnqueueWaitForEvents or clEnqueueBarrier, then clEnqueueMarker, on devices older than 1.2",
+    ("Context", "create_image"):
+        "uses clCreateImage2D / clCreateImage3D on devices older than 1.2",
     ("Device", "release"):
         "root devices are not reference counted (release() does nothing); only sub-devices, which need 1.2, "
         "call clReleaseDevice",
@@ -358,25 +359,9 @@ def _wrap(function: Callable, c_name: str) -> Callable:
     return gated
 
 
-def self_gated(c_name: str, reason: str) -> Callable[[Callable], Callable]:
-    """Mark a method that checks what ``c_name`` needs itself (typically because it falls back
-    to older functions on older devices); :func:`install` leaves it alone.
-
-    A function whose ``__gated__`` attribute is set to its C name by hand counts the same.
-    """
-    def mark(function: Callable) -> Callable:
-        function.__gated__ = c_name
-        function.__self_gated__ = reason
-        return function
-    return mark
-
-
 def is_self_gated(cls: type, method: str) -> bool:
-    """Whether ``cls.method`` does its own checking (SELF_GATED, or marked, not wrapped by install)."""
-    if (cls.__name__, method) in SELF_GATED:
-        return True
-    function = getattr(cls, method, None)
-    return getattr(function, "__gated__", None) is not None and not getattr(function, "__gate_wrapper__", False)
+    """Whether ``cls.method`` (or the class that defines the row) is listed in :data:`SELF_GATED`."""
+    return any((klass.__name__, method) in SELF_GATED for klass in cls.__mro__)
 
 
 def _all_handle_classes() -> List[type]:
@@ -416,5 +401,5 @@ def gate_of(cls: type, method: str) -> Optional[str]:
 
 
 __all__ = ["enabled", "version_gate", "require", "require_platform", "check", "needs", "install",
-           "gated_rows", "gate_of", "self_gated", "is_self_gated", "devices_of", "device_version", "platform_version", "extensions",
+           "gated_rows", "gate_of", "is_self_gated", "devices_of", "device_version", "platform_version", "extensions",
            "platform_extensions", "SELF_GATED"]

@@ -113,6 +113,7 @@ def _done_within(event: "Event", deadline: float) -> bool:
             # Look at the status now and then too: PoCL 3.1 never calls back when a command fails.
             while not done.wait(max(0.0, min(_POLL_WHILE_CALLBACK, deadline - time.monotonic()))):
                 if _execution_status(handle) <= raw.CL_COMPLETE:
+                    _callbacks.forget(key)              # a call still on its way finds no entry
                     return True
                 if time.monotonic() >= deadline:
                     return False
@@ -356,9 +357,6 @@ class _QueueEvents:
 
 
 # Both check the device version themselves (the 1.1 path must stay reachable on old devices):
-# _gate.install() leaves alone a function whose __gated__ already names its C function.
-_QueueEvents.enqueue_marker_with_wait_list.__gated__ = "clEnqueueMarkerWithWaitList"
-_QueueEvents.enqueue_barrier_with_wait_list.__gated__ = "clEnqueueBarrierWithWaitList"
 
 
 def pin_until_complete(event: Event, *objects: Any) -> None:

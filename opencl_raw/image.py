@@ -728,10 +728,6 @@ class _ContextImages:
 
 
 
-# create_image does its own version check (the deprecated clCreateImage2D / clCreateImage3D below
-# OpenCL 1.2, FunctionUnavailableError for the other types): the gate's installer leaves a method
-# alone whose ``__gated__`` already names its C function.
-_ContextImages.create_image.__gated__ = "clCreateImage"
 
 
 __all__ = ["Image", "ImageFormat", "image_format"]

@@ -349,7 +349,8 @@ class MemoryMapping:
 
     Views taken from ``.array`` before unmap keep the ``cl_mem`` alive, so reading them
     later does not touch freed memory; what they show after unmap is undefined by the
-    OpenCL specification (on PoCL's CPU device it is the buffer's own memory).
+    OpenCL specification (on PoCL's CPU device it is the buffer's own memory). A mapping
+    that is never unmapped stays mapped: dropping the object does not enqueue an unmap.
     """
 
     __slots__ = ("queue", "memobj", "address", "nbytes", "event", "row_pitch", "slice_pitch",
@@ -625,8 +626,9 @@ class _QueueMemory:
         _check_rect_end(h_end, nbytes, f"{what} (host)")
         n, events = wait_list(wait_for)
         event = raw.cl_event()
-        getattr(checked, c_name)(self.handle, buffer.handle, bool(blocking), _size_t3(buffer_origin), _size_t3(host_origin),
-                   _size_t3(region), b_row, b_slice, h_row, h_slice, address, n, events, ctypes.byref(event))
+        getattr(checked, c_name)(self.handle, buffer.handle, bool(blocking), _size_t3(buffer_origin),
+                                 _size_t3(host_origin), _size_t3(region), b_row, b_slice, h_row, h_slice, address,
+                                 n, events, ctypes.byref(event))
         result = _new_event(event)
         if not blocking:
             pin_until_complete(result, keep)

@@ -5,7 +5,7 @@ A sampler is a valid kernel argument (``kernel.set_arg(i, sampler)``) for a
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from . import _gate, checked, raw
 from ._handle import Handle, Properties, properties_array

@@ -3,7 +3,6 @@ copy / fill / map round trips against numpy, image <-> buffer copies, a sampling
 validation that happens before the driver is called."""
 from __future__ import annotations
 
-import ctypes
 import gc
 import math
 import time
@@ -68,9 +67,9 @@ def _settled(read, expected, timeout=10.0):
     return value
 
 
-IMAGE_COMMANDS = ("clCreateImage", "clCreateImage2D", "clCreateImage3D", "clEnqueueReadImage", "clEnqueueWriteImage",
-                  "clEnqueueCopyImage", "clEnqueueFillImage", "clEnqueueCopyImageToBuffer", "clEnqueueCopyBufferToImage",
-                  "clEnqueueMapImage")
+IMAGE_COMMANDS = ("clCreateImage", "clCreateImage2D", "clCreateImage3D", "clEnqueueReadImage",
+                  "clEnqueueWriteImage", "clEnqueueCopyImage", "clEnqueueFillImage", "clEnqueueCopyImageToBuffer",
+                  "clEnqueueCopyBufferToImage", "clEnqueueMapImage")
 
 
 @pytest.fixture

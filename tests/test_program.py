@@ -119,6 +119,9 @@ def test_float3_is_passed_as_16_bytes(env):
 def test_bare_python_numbers_are_refused(built, value, hint):
     _, program = built
     kernel = program.create_kernel("scalars")
+    if kernel.arg_types is not None:
+        kernel.release()
+        pytest.skip("the driver reports argument types without -cl-kernel-arg-info: bare numbers are converted")
     with pytest.raises(TypeError) as caught:
         kernel.set_arg(1, value)
     assert hint in str(caught.value) and "width" in str(caught.value)

@@ -3,46 +3,99 @@
 
 Run from the repository root::
 
-    python3 tools/bench.py                       # platform 0, device 0; full run (a few minutes)
+    python3 tools/bench.py                       # platform 0, device 0; full run (2-4 minutes)
     python3 tools/bench.py --quick --json out.json
     python3 tools/bench.py --platform nvidia --device 0 --clpeak /tmp/clpeak/usr/bin/clpeak
 
-It measures on one device, each operation as the median over repeated batches
-after a warm-up batch:
+The device is chosen as ``opencl_raw.select_device`` does: ``--platform`` /
+``--device`` (an index or a case-insensitive name substring), else
+OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE, else platform 0, device 0. Each operation
+is the median over repeated batches after a warm-up batch; the layers of one
+operation (bare ctypes, raw, checked, handle) take their batches in turn, so that
+their ratios survive a machine whose load drifts.
 
 1. call overhead of a scalar ``clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)``:
    bare ctypes (a CDLL of our own with argtypes set), ``raw``, ``checked``, the
    handle layer's ``get_info`` and attribute; C;
 2. kernel launches (two buffers and one int set, NDRange 64, local size NULL):
-   throughput with unchanged and with changing arguments, latency (clFinish after
-   each launch, wall clock) and clpeak's latency measure (event profiling,
-   QUEUED to END); handle layer, raw layer, bare ctypes; C; pyopencl's idiomatic
-   call and its fast path;
+   throughput with unchanged and with changing arguments (N launches, one
+   clFinish), latency (clFinish after each launch, wall clock) and clpeak's latency
+   measure (event profiling, QUEUED to END); handle layer, raw layer (the four raw
+   calls, no event), bare ctypes; C; pyopencl's idiomatic call
+   ``kernel(queue, (64,), None, a, b, np.int32(k))`` and its fast path, the faster
+   of the two documented alternatives (``Kernel.set_scalar_arg_dtypes`` then
+   ``kernel(queue, ...)``, and ``Kernel.set_args`` + ``enqueue_nd_range_kernel``;
+   the notes say which and both times). The scalar values come from prebuilt lists
+   (numpy ``int32`` for the handle layer and pyopencl, ``cl_int`` for raw and bare).
 3. small transfers: a blocking 4-byte write, then a blocking 4-byte read;
-4. bandwidth of 256 MiB (blocking and non-blocking write and read, map + memcpy +
-   unmap), and the same measured with clpeak's method, buffer flags and size
-   next to clpeak's own numbers;
+4. bandwidth (GB/s = 1e9 bytes/s) of 256 MiB through a CL_MEM_READ_WRITE |
+   CL_MEM_ALLOC_HOST_PTR buffer (clpeak's flags): blocking and non-blocking write
+   and read, map + memcpy + unmap; and the ``clpeak_*`` rows: clpeak 1.1's own
+   method, buffer flags, size (half the largest allocation in floats, at most 2**27
+   floats on a CPU and 2**29 elsewhere, in whole work-groups of at most 256) and
+   64-byte-aligned host array, next to the numbers clpeak prints;
 5. churn: create + release a 4 KiB buffer; create, set (CL_COMPLETE) and release a
    user event;
-6. fresh processes: ``import`` time and peak RSS, time to a first kernel result
-   (program binary cache warm) and its peak RSS.
+6. fresh processes: ``import opencl_raw`` (perf_counter around the import in the
+   child) and its peak RSS, ``import opencl_raw`` plus the handle classes, the time
+   from spawn to a first kernel result read back (program binary cache warm: one
+   untimed run first) and its peak RSS (the child's own VmHWM); the same for
+   pyopencl and for C. Bytecode: both sides import from bytecode cached on the
+   warm-up run (a private PYTHONPYCACHEPREFIX), also where PYTHONDONTWRITEBYTECODE
+   is set; ``--no-bytecode-cache`` measures the environment as it is.
 
-The peers are optional: the C program (tools/bench_c.c, compiled with gcc at
-bench time), pyopencl (when ``importlib.metadata`` finds the ``pyopencl``
-distribution in the interpreter given by ``--pyopencl-python``, default this
-one) and clpeak (``--clpeak`` or ``clpeak`` on PATH). A missing peer gives null.
-Each side runs in a child process of its own (``--worker``), so no side shares
-an interpreter or driver state with another.
+The peers are optional, and a missing one gives null: the C program
+(tools/bench_c.c, compiled with ``gcc -O2 -I headers ... -lOpenCL`` into a temp
+dir, or ``--c-binary``), pyopencl (when ``importlib.metadata`` finds the
+``pyopencl`` distribution in the interpreter given by ``--pyopencl-python``,
+default this one; a ``pyopencl`` folder without the distribution, as the
+pocl-binary-distribution wheel makes, does not count) and clpeak (``--clpeak``,
+$CLPEAK or ``clpeak`` on PATH; skipped by ``--quick`` unless
+``--with-clpeak-in-quick``). Each side runs in a child process of its own. The C
+program and clpeak get the directory of the ICD loader ours loaded first on
+LD_LIBRARY_PATH, the C program and pyopencl (whose wheel brings its own loader)
+find the platform by its exact name, and clpeak's numbers count only when its
+output names the same platform and device: ICD loaders may list platforms in
+different orders.
 
-Output: a table (operation, unit, ours, each peer, ours/peer ratios), the
-targets of issue 7 with PASS/MISS, and with ``--json PATH`` the same as JSON.
-Exit status 0 unless the harness itself fails (a MISS is not a failure).
+Output: a table (operation, unit, ours, C, pyopencl, pyopencl_fast, clpeak, and
+ours/peer for each), notes, and the targets of issue 7 with the measured ratio
+and PASS / MISS (N/A where a peer is missing); ``--json PATH`` writes the same
+(``operations``: name, unit, ours, c, pyopencl, pyopencl_fast, clpeak, the ratios,
+layer, description; ``targets``; ``meta``). Exit status 0 unless the harness itself
+fails: a MISS is a finding, not an error.
+
+Running it on the NVIDIA H200 machine (libOpenCL.so.1 and libnvidia-opencl.so.1,
+Python 3.12 with numpy, gcc; no network). Here, once, in the repository root::
+
+    echo /.bench_h200/ >> .git/info/exclude && mkdir -p .bench_h200/whl
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .bench_h200/whl \
+        pyopencl pytools platformdirs siphash24 typing_extensions
+    cp .deb/clpeak_1.1.2-1_amd64.deb .bench_h200/   # or: apt-get download clpeak
+
+then a device run with ``carry: [".bench_h200"]`` and the command::
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site \
+        .bench_h200/whl/*.whl && export PYTHONPATH=/tmp/site
+    dpkg -x .bench_h200/clpeak_1.1.2-1_amd64.deb /tmp/clpeak
+    mkdir -p /tmp/vendors && cp /etc/OpenCL/vendors/*.icd /tmp/vendors/ 2>/dev/null
+    [ -e /tmp/vendors/nvidia.icd ] || echo libnvidia-opencl.so.1 > /tmp/vendors/nvidia.icd
+    export OCL_ICD_VENDORS=/tmp/vendors PYTHONUNBUFFERED=1
+    python3 tools/bench.py --platform nvidia --clpeak /tmp/clpeak/usr/bin/clpeak \
+        --json $OUT/h200.json 2>&1 | tee $OUT/h200.txt
+
+The image registers only PoCL in /etc/OpenCL/vendors; the ``.icd`` folder makes
+every loader there (the CUDA toolkit's libOpenCL.so.1, which ``dlopen`` finds
+first, the system's ocl-icd, and the one inside pyopencl's wheel) see the NVIDIA
+driver too. A full run takes about 2 minutes there; ``--platform portable`` measures
+PoCL on that machine's 16 cores.
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
-import gc
 import itertools
 import json
 import os
@@ -98,6 +151,27 @@ def median_of_batches(run_batch: Callable[[int], float], batch: int, repeats: in
     """
     run_batch(batch)
     return statistics.median(run_batch(batch) / batch * scale for _ in range(repeats))
+
+
+def interleaved_medians(runs: Dict[str, Callable[[int], float]], batch: int, repeats: int,
+                        scale: float = 1e6) -> Dict[str, float]:
+    """:func:`median_of_batches` for several variants of one operation, their batches taken in
+    turn (a, b, c, a, b, c, ...) so that a slow drift of the machine hits all alike and their
+    ratios stay fair. One warm-up batch each."""
+    for run in runs.values():
+        run(batch)
+    samples: Dict[str, List[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            samples[name].append(run(batch) / batch * scale)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def aligned_empty(np, nbytes: int, alignment: int = 64):
+    """A uint8 array of ``nbytes`` whose data starts on an ``alignment`` boundary (clpeak's host memory)."""
+    raw_array = np.empty(nbytes + alignment, dtype=np.uint8)
+    offset = (-raw_array.ctypes.data) % alignment
+    return raw_array[offset:offset + nbytes]
 
 
 def median_bandwidth(run_batch: Callable[[int], float], nbytes: int, batch: int, repeats: int) -> float:
@@ -242,11 +316,9 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
         return perf() - t0
 
     assert device.get_info(param) == device.max_compute_units > 0
-    out["device_info[bare_ctypes]"] = median_of_batches(info_bare, cb, cr)
-    out["device_info[raw]"] = median_of_batches(info_raw, cb, cr)
-    out["device_info[checked]"] = median_of_batches(info_checked, cb, cr)
-    out["device_info"] = median_of_batches(info_handle, cb, cr)
-    out["device_info[attribute]"] = median_of_batches(info_attribute, cb, cr)
+    out.update(interleaved_medians({
+        "device_info[bare_ctypes]": info_bare, "device_info[raw]": info_raw, "device_info[checked]": info_checked,
+        "device_info": info_handle, "device_info[attribute]": info_attribute}, cb, cr))
 
     # -- 2. launches -----------------------------------------------------------------
     a0, b0, v0 = pool_a[0], pool_b[0], pool_v[0]
@@ -310,9 +382,10 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     for name, changing, finish_each, batch, repeats in (
             ("launch_unchanged", False, False, lb, lr), ("launch_changing", True, False, lb, lr),
             ("launch_latency_wall", False, True, tb, tr)):
-        out[f"{name}[bare_ctypes]"] = median_of_batches(bare_launches(changing, finish_each), batch, repeats)
-        out[f"{name}[raw]"] = median_of_batches(raw_launches(changing, finish_each), batch, repeats)
-        out[name] = median_of_batches(handle_launches(changing, finish_each), batch, repeats)
+        out.update(interleaved_medians({
+            f"{name}[bare_ctypes]": bare_launches(changing, finish_each),
+            f"{name}[raw]": raw_launches(changing, finish_each),
+            name: handle_launches(changing, finish_each)}, batch, repeats))
     check = np.empty(GLOBAL_SIZE, dtype=np.int32)
     queue.enqueue_read_buffer(pool_b[POOL - 1], check)
     assert (check == POOL).all(), check
@@ -359,9 +432,9 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
             read(q_v, small_v, 1, 0, 4, r_ptr, 0, None, None)
         return perf() - t0
 
-    out["small_transfer_pair[bare_ctypes]"] = median_of_batches(transfers_bare, xb, xr)
-    out["small_transfer_pair[raw]"] = median_of_batches(transfers_raw, xb, xr)
-    out["small_transfer_pair"] = median_of_batches(transfers_handle, xb, xr)
+    out.update(interleaved_medians({
+        "small_transfer_pair[bare_ctypes]": transfers_bare, "small_transfer_pair[raw]": transfers_raw,
+        "small_transfer_pair": transfers_handle}, xb, xr))
     assert host_r[0] == 42
     small.release()
 
@@ -390,9 +463,9 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
             release(create(ctx_v, rw, 4096, None, byref(err)))
         return perf() - t0
 
-    out["buffer_churn[bare_ctypes]"] = median_of_batches(buffers_bare, hb, hr)
-    out["buffer_churn[raw]"] = median_of_batches(buffers_raw, hb, hr)
-    out["buffer_churn"] = median_of_batches(buffers_handle, hb, hr)
+    out.update(interleaved_medians({
+        "buffer_churn[bare_ctypes]": buffers_bare, "buffer_churn[raw]": buffers_raw, "buffer_churn": buffers_handle},
+        hb, hr))
 
     complete = raw.CL_COMPLETE
     # The handle layer's user events (naming rule: Context.create_user_event, Event.set_user_event_status)
@@ -443,9 +516,9 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
             release(event)
         return perf() - t0
 
-    out["user_event_churn[bare_ctypes]"] = median_of_batches(events_bare, hb, hr)
-    out["user_event_churn[raw]"] = median_of_batches(events_raw, hb, hr)
-    out["user_event_churn"] = median_of_batches(events_top, hb, hr)
+    out.update(interleaved_medians({
+        "user_event_churn[bare_ctypes]": events_bare, "user_event_churn[raw]": events_raw,
+        "user_event_churn": events_top}, hb, hr))
 
     # -- 4. bandwidth (last: the big allocations) ----------------------------------------
     bw_flags = raw.CL_MEM_READ_WRITE | raw.CL_MEM_ALLOC_HOST_PTR
@@ -503,7 +576,8 @@ def _bandwidth_ours(np, raw, context, queue, flags, nbytes, counts):
 def _clpeak_method_ours(np, raw, context, queue, flags, nbytes, iters):
     out = {}
     buffer = context.create_buffer(flags, nbytes)
-    host = np.zeros(nbytes, dtype=np.uint8)
+    host = aligned_empty(np, nbytes, 64)  # clpeak: aligned_alloc(64, bytes), zeroed
+    host.fill(0)
     for kind in BW_KINDS:
         write, blocking = kind.startswith("write"), kind.endswith("_blocking")
         if write:
@@ -609,8 +683,7 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
             device.max_compute_units
         return perf() - t0
 
-    out["device_info"] = median_of_batches(info_get, cb, cr)
-    out["device_info[attribute]"] = median_of_batches(info_attribute, cb, cr)
+    out.update(interleaved_medians({"device_info": info_get, "device_info[attribute]": info_attribute}, cb, cr))
 
     # -- 2. launches ---------------------------------------------------------------------
     def calls(knl, changing: bool, finish_each: bool):
@@ -643,13 +716,12 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
     for name, changing, finish_each, batch, repeats in (
             ("launch_unchanged", False, False, lb, lr), ("launch_changing", True, False, lb, lr),
             ("launch_latency_wall", False, True, tb, tr)):
-        out[name] = median_of_batches(calls(kernel, changing, finish_each), batch, repeats)
-        candidates = {
-            "Kernel.set_scalar_arg_dtypes + kernel(queue, ...)":
-                median_of_batches(calls(fast, changing, finish_each), batch, repeats),
-            "Kernel.set_args + enqueue_nd_range_kernel":
-                median_of_batches(set_args_enqueue(changing, finish_each), batch, repeats),
-        }
+        measured = interleaved_medians({
+            "idiomatic": calls(kernel, changing, finish_each),
+            "Kernel.set_scalar_arg_dtypes + kernel(queue, ...)": calls(fast, changing, finish_each),
+            "Kernel.set_args + enqueue_nd_range_kernel": set_args_enqueue(changing, finish_each)}, batch, repeats)
+        out[name] = measured.pop("idiomatic")
+        candidates = measured
         best = min(candidates, key=candidates.get)
         out[f"{name}.fast"] = candidates[best]
         out["notes"][name] = "fast path: " + best + "; " + ", ".join(
@@ -818,10 +890,25 @@ sys.stdout.flush()
 """ + PEAK_RSS
 
 
+#: where the fresh Python processes keep their bytecode (set by main): see child_env
+PYCACHE_PREFIX: Optional[str] = None
+
+
 def child_env() -> Dict[str, str]:
+    """The environment of the Python children: this repository first on PYTHONPATH.
+
+    With :data:`PYCACHE_PREFIX` set, bytecode is written and read there (PYTHONPYCACHEPREFIX)
+    and PYTHONDONTWRITEBYTECODE is dropped: both sides then import from bytecode compiled on
+    the warm-up run, as an installed package does, instead of compiling ours' sources (the
+    5,900-line ``_generated.py`` among them) in every process while pyopencl reads the bytecode
+    pip wrote at install time.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONWARNINGS", "ignore")
+    if PYCACHE_PREFIX:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = PYCACHE_PREFIX
     return env
 
 
@@ -1253,6 +1340,9 @@ def parse_args(argv=None):
                         help="clpeak binary (default: $CLPEAK or clpeak on PATH); '' to skip")
     parser.add_argument("--with-clpeak-in-quick", action="store_true", help="run clpeak in --quick mode too")
     parser.add_argument("--no-c", action="store_true", help="skip the C peer")
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="fresh processes as the environment says (e.g. PYTHONDONTWRITEBYTECODE=1 compiles ours' "
+                             "sources in every process); default: both sides import from bytecode cached on a warm-up run")
     parser.add_argument("--c-binary", metavar="PATH", help="a prebuilt tools/bench_c.c binary instead of gcc")
     parser.add_argument("--bandwidth-mib", type=int, help="bandwidth size in MiB (default 256; 4 with --quick)")
     parser.add_argument("--clpeak-bytes", type=int, default=0, help=argparse.SUPPRESS)
@@ -1313,7 +1403,10 @@ def main(argv=None) -> int:
             clpeak_bytes = counts["bw_bytes"]  # the method still runs, at the quick size
 
     timeout = 600
+    global PYCACHE_PREFIX
     with tempfile.TemporaryDirectory(prefix="opencl_raw_bench_") as tmp:
+        if not args.no_bytecode_cache:
+            PYCACHE_PREFIX = os.path.join(tmp, "pycache")
         c_binary = None
         if not args.no_c:
             c_binary = args.c_binary or build_c(tmp, notes)
@@ -1379,6 +1472,8 @@ def main(argv=None) -> int:
                 "load_average": [load_before, load_after], "counts": counts, "clpeak_bytes": clpeak_bytes,
                 "python": sys.version.split()[0], "machine": _platform.machine(),
                 "pyopencl": pyo.get("version"), "pyopencl_python": python_pyopencl,
+                "bytecode_cache": not args.no_bytecode_cache,
+                "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
                 "clpeak": clpeak_path or None, "c": bool(c_binary), "notes": notes,
                 "peers": {"c": bool(c_results), "pyopencl": bool(pyo), "pyopencl_fast": bool(pyo),
                           "clpeak": bool(clpeak)},
@@ -1393,5 +1488,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    gc.collect()
     sys.exit(main())

@@ -382,7 +382,8 @@ static void bench_bandwidth(Setup *s, size_t bytes, long repeats, long nonblocki
     CHECK(clReleaseMemObject(buffer));
 }
 
-/* clpeak's method (version 1.1): a CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR buffer, one
+/* clpeak's method (version 1.1): a CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR buffer, a zeroed
+ * 64-byte-aligned host array, one
  * warm-up transfer, then `iters` transfers timed together with one clFinish; the
  * memcpy rows time only the memcpy of each mapped region. */
 enum { CP_WRITE, CP_READ, CP_WRITE_NB, CP_READ_NB, CP_MEMCPY_FROM_MAPPED, CP_MEMCPY_TO_MAPPED, N_CP };
@@ -393,7 +394,7 @@ static const char *CP_NAMES[N_CP] = {
 static void bench_clpeak_method(Setup *s, size_t bytes, long iters, double gbps[N_CP])
 {
     cl_mem buffer = new_buffer(s->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes);
-    char *host = malloc(bytes);
+    char *host = aligned_alloc(64, (bytes + 63) / 64 * 64);  /* as clpeak allocates its host array */
     memset(host, 0, bytes);
     for (int kind = CP_WRITE; kind <= CP_READ_NB; kind++) {
         int write = kind == CP_WRITE || kind == CP_WRITE_NB;
