@@ -144,10 +144,17 @@ def _file_of(address: Optional[int]) -> Optional[str]:
 
 
 def table_library(handle_value: int) -> Optional[str]:
-    """The library file holding the dispatch table of an ICD object (a handle value), or None."""
+    """The driver library of an ICD object (a handle value): the file holding its dispatch
+    table, or (a table in allocated memory) the function in its first non-empty slot; or None."""
     if not handle_value:
         return None
-    return _file_of(_read_pointer(handle_value).value)
+    table = _read_pointer(handle_value).value
+    found = _file_of(table)
+    for index in range(len(DISPATCH_TABLE)):
+        if found or not table:
+            break
+        found = _file_of(_read_pointer(table + index * _PTR).value)
+    return found
 
 
 # --------------------------------------------------------------------------- #
@@ -411,8 +418,8 @@ def discover() -> List[int]:
             _searched.append(name if name == source else f"{name} (from {source})")
             try:
                 driver = _load_driver(name, source)
-            except DriverError as exc:
-                _skipped.append((name, str(exc)))
+            except Exception as exc:  # DriverError, or anything a broken library makes ctypes raise
+                _skipped.append((name, str(exc) if isinstance(exc, DriverError) else f"{type(exc).__name__}: {exc}"))
                 continue
             other = _already_loaded(driver)
             if other is not None:
@@ -423,7 +430,7 @@ def discover() -> List[int]:
             # ocl-icd's 'devices' order: most GPUs, then most CPUs, then most devices (stable).
             counts = {h: _device_counts(h) for h in found}
             found.sort(key=lambda h: tuple(-c for c in counts[h]))
-        _platforms[:0] = found
+        _platforms.extend(found)
         index = os.environ.get("OCL_ICD_DEFAULT_PLATFORM", "0")
         try:
             _default_platform = found[int(index)] if int(index) >= 0 else None

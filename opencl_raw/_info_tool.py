@@ -522,7 +522,31 @@ def raw_value(row: Row) -> str:
     return _scalar_raw(value, row.name)
 
 
+def _uuid_text(data: bytes) -> str:
+    h = data.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _luid_text(data: bytes) -> str:
+    h = data.hex()
+    return f"{h[:4]}-{h[4:]}"
+
+
+def _pci_bus_text(info) -> str:
+    return f"PCI-E, {info.pci_domain:04x}:{info.pci_bus:02x}:{info.pci_device:02x}.{info.pci_function}"
+
+
+#: params printed in a notation of their own (clinfo's): UUIDs 8-4-4-4-12, LUIDs 4-12, PCI addresses
+SPECIAL_RAW = {
+    "CL_DEVICE_UUID_KHR": _uuid_text, "CL_DRIVER_UUID_KHR": _uuid_text, "CL_DEVICE_LUID_KHR": _luid_text,
+    "CL_DEVICE_PCI_BUS_INFO_KHR": _pci_bus_text,
+}
+
+
 def _scalar_raw(value, param: str) -> str:
+    special = SPECIAL_RAW.get(param)
+    if special is not None:
+        return special(value)
     if isinstance(value, bool):
         return "CL_TRUE" if value else "CL_FALSE"
     if isinstance(value, int):

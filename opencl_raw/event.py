@@ -356,9 +356,6 @@ class _QueueEvents:
         return Event.from_handle(event, retain=False)
 
 
-# Both check the device version themselves (the 1.1 path must stay reachable on old devices):
-
-
 def pin_until_complete(event: Event, *objects: Any) -> None:
     """Keep ``objects`` (host memory of a non-blocking command) alive until ``event`` completes."""
     _pins.until_complete(event.handle, *objects)

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import pytest
 
 from opencl_raw import _info, _info_tool as tool, raw
+from opencl_raw.errors import error_name
 from opencl_raw._info_table import INFO
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,6 +144,11 @@ def _flag_set(value: str) -> str:
     return " | ".join(sorted(value.split(" | ")))
 
 
+def _clinfo_error(value: str) -> str:
+    found = re.search(r"error (-?\d+)>$", value)
+    return f"<error: {error_name(int(found.group(1)))}>" if found else value
+
+
 def _drop_single_only_fp_bit(value: str) -> str:
     return " | ".join(f for f in value.split(" | ") if f != "CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT")
 
@@ -155,6 +161,11 @@ NORMALISATION: List[Tuple[str, str, Callable[[str, str, str], bool], Callable[[s
      "for double): it is dropped from our value of those two params",
      lambda name, theirs, ours: name in ("CL_DEVICE_DOUBLE_FP_CONFIG", "CL_DEVICE_HALF_FP_CONFIG"),
      _drop_single_only_fp_bit, "ours"),
+    ("clinfo error notation",
+     "clinfo writes a failed query as '<function:line: get PARAM : error -30>', we write "
+     "'<error: CL_INVALID_VALUE>': the code in clinfo's text is turned into its CL name",
+     lambda name, theirs, ours: theirs.startswith("<") and ours.startswith("<error:"),
+     _clinfo_error, "theirs"),
     ("device type order",
      "clinfo prints the CL_DEVICE_TYPE bits from the highest down (CL_DEVICE_TYPE_ACCELERATOR | ... | "
      "CL_DEVICE_TYPE_DEFAULT) and every other bitfield from the lowest up; we print every bitfield "
@@ -171,8 +182,8 @@ def normalise(name: str, theirs: str, ours: str) -> Tuple[str, str, List[str]]:
     for rule, _why, applies, fix, side in NORMALISATION:
         if theirs == ours or not applies(name, theirs, ours):
             continue
-        new_theirs = fix(theirs) if side == "both" else theirs
-        new_ours = fix(ours)
+        new_theirs = fix(theirs) if side in ("both", "theirs") else theirs
+        new_ours = fix(ours) if side in ("both", "ours") else ours
         if (new_theirs, new_ours) != (theirs, ours):
             used.append(rule)
         theirs, ours = new_theirs, new_ours
@@ -534,3 +545,20 @@ def test_warning_goes_to_stderr_in_raw_form():
     tool.render_raw([report], out, err)
     assert out.getvalue().rstrip() == "[X/0]  CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES" and "short" not in out.getvalue()
     assert err.getvalue() == "warning: [X/0] CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES: short\n"
+
+
+def test_clinfo_notation_of_uuids_luids_and_pci_addresses():
+    """Seen on the NVIDIA H200: clinfo writes UUIDs 8-4-4-4-12, LUIDs 4-12 and PCI bus info as an address."""
+    uuid = bytes.fromhex("68e7806740bf94a269271b2d520e0103")
+    assert tool._scalar_raw(uuid, "CL_DEVICE_UUID_KHR") == "68e78067-40bf-94a2-6927-1b2d520e0103"
+    assert tool._scalar_raw(bytes.fromhex("6d69637300000000"), "CL_DEVICE_LUID_KHR") == "6d69-637300000000"
+    info = raw.cl_device_pci_bus_info_khr(pci_domain=0, pci_bus=0x1b, pci_device=6, pci_function=0)
+    assert tool._scalar_raw(info, "CL_DEVICE_PCI_BUS_INFO_KHR") == "PCI-E, 0000:1b:06.0"
+    assert tool._scalar_raw(uuid, "CL_DEVICE_NAME") == uuid.hex()
+
+
+def test_clinfo_error_notation_rule():
+    theirs, ours, used = normalise("CL_DEVICE_SEMAPHORE_TYPES_KHR",
+                                   "<printDeviceInfo:105: get number of CL_DEVICE_SEMAPHORE_TYPES_KHR : error -30>",
+                                   "<error: CL_INVALID_VALUE>")
+    assert theirs == ours and used == ["clinfo error notation"]

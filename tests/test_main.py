@@ -314,7 +314,7 @@ def test_demo_png_without_pillow(pocl_names, tmp_path):
 
 
 def test_no_opencl_library():
-    proc = run_cli("list", env={"OPENCL_RAW_LIBRARY": "/nonexistent/libOpenCL.so"})
+    proc = run_cli("list", env={"OPENCL_RAW_LIBRARY": "/nonexistent/libOpenCL.so", "OPENCL_RAW_BACKEND": None})
     assert_one_line_error(proc, 2, "no OpenCL library could be loaded")
 
 

@@ -13,6 +13,11 @@ extension it belongs to (the ``#define cl_khr_xxx 1`` that opens its block), and
 whether it is deprecated (``deprecated_after``: the last version in which it was
 not deprecated, from ``CL_API_SUFFIX__VERSION_x_y_DEPRECATED``).
 
+From ``cl_icd.h`` it records the ICD dispatch table, ``struct _cl_icd_dispatch``: the
+function of every slot in order (``DISPATCH_TABLE``; None where the slot's
+``cl_api_<name>`` typedef is ``void *`` in this build), each slot's typedef checked
+against the function's prototype.
+
 Usage: ``python3 tools/generate.py [--output PATH]``.  The output is
 deterministic: the same headers always give the same bytes.
 """
