@@ -36,7 +36,7 @@ import importlib.util
 import os
 import sys
 import threading
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from . import _generated as G
 from .errors import FunctionUnavailableError, LibraryNotFoundError
@@ -690,23 +690,23 @@ def _dispatcher(name: str) -> Callable:
 
     # The per-call path: the dispatch table is the first word of the ICD object (objects are
     # pointer-aligned, so it is words[handle >> shift]), then this slot of that table.
-    def call(*args):
-        try:
-            first = args[0]
-        except IndexError:
-            raise TypeError(f"this function takes {nparams} arguments (0 given)") from None
-        handle = first.value if type(first) is handle_type else value_of(first, handle_type)
-        if not handle:
-            return on_null(args)
-        table = words[handle >> shift]
-        try:
-            fn = cache[table]
-        except KeyError:
-            fn = miss(table)
-        return fn(*args)
-
-    if words is None:
-        def call(*args):  # noqa: F811 - the same, reading the table pointer through ctypes
+    if words is not None:
+        def call(*args):
+            try:
+                first = args[0]
+            except IndexError:
+                raise TypeError(f"this function takes {nparams} arguments (0 given)") from None
+            handle = first.value if type(first) is handle_type else value_of(first, handle_type)
+            if not handle:
+                return on_null(args)
+            table = words[handle >> shift]
+            try:
+                fn = cache[table]
+            except KeyError:
+                fn = miss(table)
+            return fn(*args)
+    else:
+        def call(*args):  # the same, reading the table pointer through ctypes
             try:
                 first = args[0]
             except IndexError:
