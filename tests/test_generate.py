@@ -654,3 +654,19 @@ def test_dispatch_table_layout_and_types_match_c(tmp_path):
         index = int(index)
         assert int(offset) == index * pointer, f"{member}: offset {offset}, expected {index * pointer}"
         assert (G.DISPATCH_TABLE[index] is None) == (is_void == "1"), member
+
+
+def test_constants_record_the_version_or_extension_that_introduced_them():
+    """CONSTANT_SINCE feeds the info attributes' docstrings; extensions without a
+    ``#define cl_xxx 1`` are found from the comment that opens their section."""
+    import opencl_raw._generated as G
+    facts = {
+        "CL_DEVICE_TYPE": "OpenCL 1.0", "CL_DEVICE_IL_VERSION": "OpenCL 2.1",
+        "CL_DEVICE_NUMERIC_VERSION": "OpenCL 3.0", "CL_MEM_USES_SVM_POINTER": "OpenCL 2.0",
+        "CL_DEVICE_HALF_FP_CONFIG": "cl_khr_fp16", "CL_DEVICE_SPIR_VERSIONS": "cl_khr_spir",
+        "CL_DEVICE_UUID_KHR": "cl_khr_device_uuid", "CL_COMMAND_BUFFER_STATE_KHR": "cl_khr_command_buffer",
+        "CL_DEVICE_COMPUTE_CAPABILITY_MAJOR_NV": "cl_nv_device_attribute_query",
+        "CL_QUEUE_PRIORITY_KHR": "cl_khr_priority_hints",
+    }
+    assert {name: G.CONSTANT_SINCE.get(name) for name in facts} == facts
+    assert G.FUNCTIONS["clCreateEventFromGLsyncKHR"].extension == "cl_khr_gl_event"

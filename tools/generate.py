@@ -124,6 +124,26 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
+EXTENSION_PRAGMA = "opencl_raw_extension"
+_COMMENT_RE = re.compile(r"/\*(.*?)\*/", re.S)
+_EXTENSION_LINE_RE = re.compile(r"(?:(Extension:)\s*)?(cl_[A-Za-z0-9]+_[A-Za-z0-9_]+)(\s+extension\b.*)?")
+
+
+def mark_extension_comments(text: str) -> str:
+    """Put a ``#pragma opencl_raw_extension NAME`` line after each comment that opens an
+    extension's section (``/* cl_khr_fp16 extension ... */``, ``Extension: cl_khr_spir`` or a
+    ``****`` banner naming it),
+    so that constants of extensions without a ``#define cl_xxx 1`` get the right extension."""
+    def mark(match):
+        body = match.group(1)
+        for line in body.splitlines():
+            found = _EXTENSION_LINE_RE.fullmatch(line.strip(" */\t"))
+            if found and (found.group(1) or found.group(3) or "****" in body):
+                return f"{match.group(0)}\n#pragma {EXTENSION_PRAGMA} {found.group(2)}\n"
+        return match.group(0)
+    return _COMMENT_RE.sub(mark, text)
+
+
 class Preprocessor:
     """Object-like macros and conditional inclusion, enough for the Khronos headers."""
 
@@ -154,7 +174,7 @@ class Preprocessor:
         kind is "define" (name, value, params) or "code" (a text line).
         conditions is the tuple of #if texts enclosing the line.
         """
-        text = strip_comments(text.replace("\\\n", " "))
+        text = strip_comments(mark_extension_comments(text.replace("\\\n", " ")))
         stack: list[tuple[bool, bool, str]] = []  # (active, taken, condition text)
         for line in text.split("\n"):
             stripped = line.strip()
@@ -194,6 +214,8 @@ class Preprocessor:
                     yield "define", (name, value, params), tuple(s[2] for s in stack)
                 elif directive == "undef":
                     self.macros.pop(rest, None)
+                elif directive == "pragma" and rest.startswith(EXTENSION_PRAGMA):
+                    yield "extension", rest[len(EXTENSION_PRAGMA):].strip(), tuple(s[2] for s in stack)
                 continue
             if active and stripped:
                 yield "code", stripped, tuple(s[2] for s in stack)
@@ -737,6 +759,9 @@ def parse_headers(header_dir: str) -> Model:
         extension = None
         buf: list[str] = []
         for kind, payload, conditions in pp.run(text):
+            if kind == "extension":
+                extension = payload
+                continue
             if kind == "define":
                 name, value, params = payload
                 if re.fullmatch(r"cl_[A-Za-z0-9_]+", name) and value == "1":
