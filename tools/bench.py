@@ -128,7 +128,7 @@ MIB = 1 << 20
 COUNTS = {
     "full": dict(call_batch=2000, call_repeats=15, launch_batch=1000, launch_repeats=11,
                  latency_batch=100, latency_repeats=11, transfer_batch=200, transfer_repeats=11,
-                 churn_batch=500, churn_repeats=11, bw_bytes=256 * MIB, bw_repeats=7, bw_nonblocking_batch=4,
+                 churn_batch=500, churn_repeats=11, bw_bytes=256 * MIB, bw_repeats=11, bw_nonblocking_batch=4,
                  clpeak_iters=20, fresh_runs=7),
     "quick": dict(call_batch=50, call_repeats=3, launch_batch=20, launch_repeats=3,
                   latency_batch=5, latency_repeats=3, transfer_batch=10, transfer_repeats=3,

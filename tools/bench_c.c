@@ -550,7 +550,7 @@ int main(int argc, char **argv)
     long latency_batch = count_of(argc, argv, "latency_batch", 100), latency_repeats = count_of(argc, argv, "latency_repeats", 11);
     long transfer_batch = count_of(argc, argv, "transfer_batch", 200), transfer_repeats = count_of(argc, argv, "transfer_repeats", 11);
     long churn_batch = count_of(argc, argv, "churn_batch", 500), churn_repeats = count_of(argc, argv, "churn_repeats", 11);
-    long bw_bytes = count_of(argc, argv, "bw_bytes", 256L << 20), bw_repeats = count_of(argc, argv, "bw_repeats", 7);
+    long bw_bytes = count_of(argc, argv, "bw_bytes", 256L << 20), bw_repeats = count_of(argc, argv, "bw_repeats", 11);
     long bw_nonblocking_batch = count_of(argc, argv, "bw_nonblocking_batch", 4);
     long clpeak_bytes = count_of(argc, argv, "clpeak_bytes", 0), clpeak_iters = count_of(argc, argv, "clpeak_iters", 20);
 
