@@ -12,6 +12,7 @@ import enum
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import raw
+from .errors import CLError
 from ._info_table import FUNCTION_OF_GROUP, INFO
 
 # cl_* handle type name -> handle class; the handle classes register themselves.
@@ -415,7 +416,8 @@ def param_value(param) -> int:
 
 
 def query(group: str, function: Callable, args: tuple, param) -> Any:
-    """Query one info param with the C idiom (size first, then value) and decode it.
+    """Query one info param and decode it: one call for a fixed-size value, else the C idiom
+    (size first, then value).
 
     ``function`` is a checked ``clGet*Info``; ``args`` its arguments before
     ``param_name``. A param the table doesn't know returns ``bytes``. A size that
@@ -427,11 +429,21 @@ def query(group: str, function: Callable, args: tuple, param) -> Any:
     if isinstance(kind, Binaries):
         return _program_binaries(function, args)
     size = ctypes.c_size_t()
+    if kind.size is not None:
+        # A fixed-size value takes one call; the returned size is still checked.
+        buf = ctypes.create_string_buffer(kind.size)
+        try:
+            function(*args, value, kind.size, buf, ctypes.byref(size))
+        except CLError as exc:
+            if exc.code != raw.CL_INVALID_VALUE:
+                raise
+            function(*args, value, 0, None, ctypes.byref(size))  # the driver wants more room: say how much
+        if size.value == kind.size:
+            return kind.decode(buf, kind.size)
+        name = NAMES[group].get(value, hex(value))
+        raise ValueError(f"{name}: the driver returned {size.value} bytes, but {kind.c_type} has {kind.size}")
     function(*args, value, 0, None, ctypes.byref(size))
     nbytes = size.value
-    if kind.size is not None and nbytes != kind.size:
-        name = NAMES[group].get(value, hex(value))
-        raise ValueError(f"{name}: the driver returned {nbytes} bytes, but {kind.c_type} has {kind.size}")
     buf = ctypes.create_string_buffer(max(nbytes, 1))
     if nbytes:
         function(*args, value, nbytes, buf, None)
