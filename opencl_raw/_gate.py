@@ -316,18 +316,16 @@ def check(obj, c_name: str, devices=None) -> None:
     if not enabled() or needs(c_name) is None:
         return
     obj.handle  # a released object raises ReleasedHandleError
-    if devices is None:
-        passed = getattr(obj, "_gate_ok", None)
-        if passed is not None and c_name in passed:
-            return  # an object's devices never change: check each requirement once
     if obj._ctype.__name__ == "cl_platform_id":
         require_platform(c_name, obj)
-    else:
-        values = _explicit_devices(devices)
-        _require_values(c_name, values if values else devices_of(obj))
-    if devices is None:
-        passed = getattr(obj, "_gate_ok", None)
-        obj._gate_ok = (passed or frozenset()) | {c_name}
+        return
+    values = _explicit_devices(devices)
+    if not values:
+        # An object's devices never change: ask the driver for them once per object.
+        values = getattr(obj, "_gate_devices", None)
+        if values is None:
+            values = obj._gate_devices = tuple(devices_of(obj))
+    _require_values(c_name, values)
 
 
 # --------------------------------------------------------------------------- #

@@ -30,8 +30,8 @@ class Handle:
     - Pickling raises TypeError: a handle is only meaningful in this process.
     """
 
-    # _gate_ok: C names whose version/extension requirement this object's devices met (see _gate.check)
-    __slots__ = ("_handle", "_value", "_owned", "_gate_ok", "__weakref__")
+    # _gate_devices: handle values of the devices involved in this object's calls (see _gate.check)
+    __slots__ = ("_handle", "_value", "_owned", "_gate_devices", "__weakref__")
     #: the raw ctypes handle type, e.g. raw.cl_context
     _ctype: Any = None
     #: C names of the retain and release functions (None: the object is not reference counted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 from typing import Optional, Sequence, Union
 
-from . import _callbacks, _gate, checked, raw
+from . import _callbacks, checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
 from .errors import CLError, FunctionUnavailableError
 from .event import _ContextEvents
@@ -113,7 +113,6 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         handle = self.handle
-        _gate.require("clSetContextDestructorCallback", self.get_info(raw.CL_CONTEXT_DEVICES))
         key = _callbacks.register(callback, once=True)
         try:
             checked.clSetContextDestructorCallback(handle, _on_destroyed, key)

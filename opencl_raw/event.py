@@ -211,7 +211,6 @@ class Event(Handle):
             raise ValueError("command_exec_callback_type must be CL_SUBMITTED, CL_RUNNING or CL_COMPLETE, "
                              f"got {command_exec_callback_type!r}")
         handle = self.handle
-        _gate.require("clSetEventCallback", self.context.devices)
         key = _callbacks.register(_EventCallback(callback, type(self)), once=True)
         try:
             checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
@@ -238,7 +237,6 @@ class Event(Handle):
             raise ValueError(f"execution_status must be CL_COMPLETE (0) or a negative error code, "
                              f"got {execution_status}")
         handle = self.handle
-        _gate.require("clSetUserEventStatus", self.context.devices)
         checked.clSetUserEventStatus(handle, execution_status)
 
 
@@ -297,9 +295,9 @@ class _ContextEvents:
         Raises FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
         CLError (InvalidContext, OutOfHostMemory), ReleasedHandleError after release().
         """
-        handle = self.handle
-        _gate.require("clCreateUserEvent", self.devices)
-        return UserEvent.from_handle(checked.clCreateUserEvent(handle), retain=False)
+        event = UserEvent.from_handle(checked.clCreateUserEvent(self.handle), retain=False)
+        event._gate_devices = getattr(self, "_gate_devices", None)  # a user event has its context's devices
+        return event
 
 
 def _uses_1_1_commands(queue) -> bool:

@@ -145,7 +145,6 @@ class Device(Handle):
         InvalidDevicePartitionCount when the counts exceed the compute units).
         """
         flat = _partition_list(properties)
-        _gate.require("clCreateSubDevices", [self])
         array = (raw.cl_device_partition_property * len(flat))(*flat)
         n = raw.cl_uint()
         checked.clCreateSubDevices(self.handle, array, 0, None, ctypes.byref(n))
@@ -161,7 +160,6 @@ class Device(Handle):
         CLError: InvalidOperation where the platform has no host timer
         (CL_PLATFORM_HOST_TIMER_RESOLUTION 0, e.g. PoCL 3.1), InvalidDevice.
         """
-        _gate.require("clGetHostTimer", [self])
         host = raw.cl_ulong()
         checked.clGetHostTimer(self.handle, ctypes.byref(host))
         return host.value
@@ -175,7 +173,6 @@ class Device(Handle):
         CLError: InvalidOperation where the platform has no host timer (e.g. PoCL 3.1),
         InvalidDevice.
         """
-        _gate.require("clGetDeviceAndHostTimer", [self])
         device, host = raw.cl_ulong(), raw.cl_ulong()
         checked.clGetDeviceAndHostTimer(self.handle, ctypes.byref(device), ctypes.byref(host))
         return device.value, host.value

@@ -21,7 +21,7 @@ import sys
 import warnings
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
-from . import _callbacks, _gate, _host, checked, raw
+from . import _callbacks, _host, checked, raw
 from .errors import OpenCLRawWarning, ReleasedHandleError
 from .event import Event, pin_until_complete, wait_list
 
@@ -214,7 +214,6 @@ def _allocate(context, flags: int, size: Optional[int], alignment: int, into: Op
         raise ValueError(f"alignment must be 0 (the default) or a power of two up to {_MAX_ALIGNMENT} "
                          f"(bytes, the largest OpenCL data type), got {alignment}")
     devices = _devices_of(context)
-    _gate.require("clSVMAlloc", devices)
     need = SVMCapabilities.COARSE_GRAIN_BUFFER
     if flags & raw.CL_MEM_SVM_FINE_GRAIN_BUFFER:
         need = SVMCapabilities.FINE_GRAIN_BUFFER
@@ -314,7 +313,6 @@ class _QueueSVM:
         if size > src_room or size > dst_room:
             raise ValueError(f"enqueue_svm_memcpy: {size} bytes exceed src ({src_room} bytes from src_offset) "
                              f"or dst ({dst_room} bytes from dst_offset)")
-        _gate.require("clEnqueueSVMMemcpy", _queue_devices(self))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueSVMMemcpy(self.handle, bool(blocking), dst_address, src_address, size, n, events,
@@ -350,7 +348,6 @@ class _QueueSVM:
         if (svm.pointer + offset) % width:
             raise ValueError(f"svm.pointer + offset ({svm.pointer + offset:#x}) is not aligned to the "
                              f"pattern's {width} bytes")
-        _gate.require("clEnqueueSVMMemFill", _queue_devices(self))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueSVMMemFill(self.handle, svm.pointer + offset, data, width, size, n, events,
@@ -384,7 +381,6 @@ class _QueueSVM:
         import numpy as np
         if size % np.dtype(dtype).itemsize:
             raise ValueError(f"enqueue_svm_map: {size} bytes is not a whole number of {np.dtype(dtype)} items")
-        _gate.require("clEnqueueSVMMap", _queue_devices(self))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueSVMMap(self.handle, bool(blocking), flags, svm.pointer + offset, size, n, events,
@@ -412,7 +408,6 @@ class _QueueSVM:
                 raise TypeError("svm must be an SVMAllocation, the array enqueue_svm_map returned or an address, "
                                 f"got {type(svm).__name__}")
             address = interface["data"][0]
-        _gate.require("clEnqueueSVMUnmap", _queue_devices(self))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueSVMUnmap(self.handle, address, n, events, ctypes.byref(event))
@@ -435,7 +430,6 @@ class _QueueSVM:
             _same_context(self, _check_svm(svm, "svms"), "svms")
         if not _is_int(flags) or flags & ~_MIGRATE_FLAGS:
             raise ValueError(f"flags must be CL_MIGRATE_MEM_OBJECT_HOST / _CONTENT_UNDEFINED bits, got {flags!r}")
-        _gate.require("clEnqueueSVMMigrateMem", _queue_devices(self))
         pointers = (ctypes.c_void_p * len(items))(*[svm.pointer for svm in items])
         n, events = wait_list(wait_for)
         event = raw.cl_event()
@@ -471,7 +465,6 @@ class _QueueSVM:
             raise ValueError("enqueue_svm_free: an allocation is listed twice")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        _gate.require("clEnqueueSVMFree", _queue_devices(self))
         pointers = (ctypes.c_void_p * len(items))(*[svm.pointer for svm in items])
         n, events = wait_list(wait_for)
         event = raw.cl_event()
@@ -546,7 +539,6 @@ class _ContextSVM:
                 raise ValueError("svm belongs to another context")
             svm.free()
         elif _is_int(svm):
-            _gate.require("clSVMFree", self.devices)
             checked.clSVMFree(self.handle, svm)
         else:
             raise TypeError(f"svm must be an SVMAllocation or an address, got {type(svm).__name__}")
@@ -572,7 +564,6 @@ def set_arg_svm_pointer(kernel, index: int, svm_or_pointer: Any) -> None:
     if not _is_int(index) or index < 0:
         raise TypeError(f"index must be an int >= 0, got {index!r}")
     address = _address(svm_or_pointer, "svm_or_pointer")
-    _gate.require("clSetKernelArgSVMPointer", kernel.context.devices)
     checked.clSetKernelArgSVMPointer(kernel.handle, index, address)
 
 
@@ -594,7 +585,6 @@ def set_exec_info(kernel, param: int, value: Any) -> None:
         data = value
     else:
         raise TypeError(f"param {param:#x}: value must be bytes or a ctypes value, got {type(value).__name__}")
-    _gate.require("clSetKernelExecInfo", kernel.context.devices)
     size = ctypes.sizeof(data)
     checked.clSetKernelExecInfo(kernel.handle, param, size, ctypes.byref(data) if size else None)
 
