@@ -255,9 +255,10 @@ def kernel_arg(value: Any, index: int):
     """
     if isinstance(value, MemObject):
         return _MEM_SIZE, ctypes.byref(value.handle)
-    from .sampler import Sampler
-    if isinstance(value, Sampler):
-        return ctypes.sizeof(raw.cl_sampler), ctypes.byref(value.handle)
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
+        data = value.tobytes()
+        return len(data), data
     if value is None:
         return _MEM_SIZE, None
     if isinstance(value, LocalMemory):
@@ -268,10 +269,8 @@ def kernel_arg(value: Any, index: int):
         if not value:
             raise ValueError(f"kernel argument {index}: empty bytes")
         return len(value), value
-    np = sys.modules.get("numpy")
-    if np is not None and isinstance(value, np.generic):
-        data = value.tobytes()
-        return len(data), data
+    if isinstance(value, Handle) and value._ctype is raw.cl_sampler:
+        return ctypes.sizeof(raw.cl_sampler), ctypes.byref(value.handle)
     if isinstance(value, (bool, int, float)):
         example = "numpy.float32({0!r}) or opencl_raw.raw.cl_double({0!r})" if isinstance(value, float) else \
             "numpy.int32({0!r}), numpy.uint64({0!r}) or opencl_raw.raw.cl_int({0!r})"
@@ -280,6 +279,22 @@ def kernel_arg(value: Any, index: int):
                         "set_arg knows the argument's type)")
     raise TypeError(f"kernel argument {index}: unsupported type {type(value).__name__} (use a memory object, "
                     "None, LocalMemory, a numpy scalar, a ctypes value or bytes)")
+
+
+_NOT_SET = object()
+
+
+def _arg_key(value: Any, pointer: Any) -> Any:
+    """What identifies an argument value for set_arg's unchanged check."""
+    if isinstance(value, Handle):
+        return value._value
+    if isinstance(pointer, bytes):
+        return pointer
+    if value is None:
+        return None
+    if isinstance(value, LocalMemory):
+        return ("local", value.nbytes)
+    return bytes(value)  # a ctypes value: its bytes now (it may change later)
 
 
 # OpenCL C scalar type name -> struct format (the C type's width; integers are range checked)
@@ -358,7 +373,8 @@ class Kernel(Handle):
     per thread, e.g. from :meth:`clone`.
     """
 
-    __slots__ = ("_arg_types_cache",)
+    # _arg_values: index -> the value last sent with clSetKernelArg (see set_arg)
+    __slots__ = ("_arg_types_cache", "_arg_values")
     _ctype = raw.cl_kernel
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
     _info_group, _info_function = "Kernel", "clGetKernelInfo"
@@ -381,12 +397,31 @@ class Kernel(Handle):
             converted = self._convert_python_arg(index, value)
             if converted is not None:
                 value = converted
+        handle = self.handle
         size, pointer = kernel_arg(value, index)
+        key = _arg_key(value, pointer)
+        values = getattr(self, "_arg_values", None)
+        if values is None:
+            values = self._arg_values = {}
+        elif values.get(index, _NOT_SET) == key:
+            return  # OpenCL keeps argument values between enqueues: nothing to send
         try:
-            checked.clSetKernelArg(self.handle, index, size, pointer)
+            checked.clSetKernelArg(handle, index, size, pointer)
         except CLError as exc:
+            values.pop(index, None)
             exc.detail = f"argument {index} ({size} bytes) of kernel {self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}"
             raise
+        values[index] = key
+
+    def forget_arg_values(self) -> None:
+        """Make the next :meth:`set_arg` of every index call clSetKernelArg again.
+
+        ``set_arg`` skips the driver call when an argument gets the value it already has
+        (OpenCL keeps argument values between enqueues). Call this after setting
+        arguments of the same kernel through :mod:`opencl_raw.raw` or
+        :mod:`opencl_raw.checked`, which this object cannot see.
+        """
+        self._arg_values = None
 
     def set_args(self, *values: Any) -> None:
         """Set arguments 0, 1, ... from ``values`` in order (clSetKernelArg each); see :meth:`set_arg`."""
@@ -680,12 +715,19 @@ class _ContextPrograms:
         return Program.from_handle(handle, retain=False)
 
 
+_SIZE_ARRAYS: dict = {}  # work-size tuple -> its size_t array (read-only to the driver, so shared)
+
+
 def _work_sizes(values, name: str, dims: Optional[int] = None):
     if values is None:
         return None
-    if isinstance(values, int):
-        values = (values,)
-    values = tuple(values)
+    key = values if type(values) is tuple else (values,) if isinstance(values, int) else tuple(values)
+    array = _SIZE_ARRAYS.get(key)
+    if array is not None and all(type(v) is int for v in key):
+        if dims is not None and len(array) != dims:
+            raise ValueError(f"{name} has {len(array)} dimensions but global_size has {dims}")
+        return array
+    values = key
     if not 1 <= len(values) <= 3:
         raise ValueError(f"{name} must have 1 to 3 dimensions, got {len(values)}")
     if dims is not None and len(values) != dims:
@@ -695,7 +737,10 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
             raise TypeError(f"{name} must hold ints (work-items), got {type(v).__name__}")
         if v < 0:
             raise ValueError(f"{name} must not be negative: {values}")
-    return (ctypes.c_size_t * len(values))(*values)
+    array = (ctypes.c_size_t * len(values))(*values)
+    if len(_SIZE_ARRAYS) < 4096:
+        _SIZE_ARRAYS[key] = array
+    return array
 
 
 def _runs_native_kernels(device: Device) -> bool:
@@ -711,12 +756,13 @@ class _QueueKernels:
         _gate.install()  # the CommandQueue and every handle class defined by now (see _gate)
 
     def enqueue_nd_range_kernel(self, kernel: Kernel, global_size, local_size=None, global_offset=None,
-                                wait_for: Sequence[Event] = ()) -> Event:
+                                wait_for: Sequence[Event] = (), event: bool = True) -> Optional[Event]:
         """Run ``kernel`` over an NDRange (clEnqueueNDRangeKernel).
 
         ``global_size``: work-items per dimension (int or 1 to 3 ints);
         ``local_size``: work-group size per dimension, or None to let the driver choose;
-        ``global_offset``: per-dimension offset of the global IDs, or None for zeros.
+        ``global_offset``: per-dimension offset of the global IDs, or None for zeros;
+        ``event=False`` asks the driver for no event and returns None (cheaper in tight loops).
         Raises TypeError/ValueError for malformed sizes, CLError from the driver
         (InvalidWorkGroupSize, InvalidWorkItemSize, InvalidKernelArgs, ...).
         """
@@ -727,10 +773,13 @@ class _QueueKernels:
         lsize = _work_sizes(local_size, "local_size", dims)
         offset = _work_sizes(global_offset, "global_offset", dims)
         n, events = wait_list(wait_for)
-        event = raw.cl_event()
+        if not event:
+            checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events, None)
+            return None
+        handle = raw.cl_event()
         checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events,
-                                       ctypes.byref(event))
-        return Event.from_handle(event, retain=False)
+                                       ctypes.byref(handle))
+        return Event.from_handle(handle, retain=False)
 
     def enqueue_native_kernel(self, function: Callable[..., Any], args_bytes: Any = None,
                               mem_objects: Sequence[MemObject] = (), wait_for: Sequence[Event] = ()) -> Event:

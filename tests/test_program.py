@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import opencl_raw as cl
-from opencl_raw import errors, raw
+from opencl_raw import checked, errors, raw
 from opencl_raw._info import ProgramBinaryType
 from opencl_raw.program import kernel_arg
 
@@ -423,7 +423,7 @@ def test_link_errors(context, device):
 
 LINK_FAILED_COMPILE = """
 import opencl_raw as cl
-from opencl_raw import errors, raw
+from opencl_raw import checked, errors, raw
 device = cl.select_device("Portable")
 context = cl.create_context([device])
 program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = undefined_name; }")
@@ -881,3 +881,50 @@ def test_native_kernel_validation(queue, context, monkeypatch):
         queue.enqueue_native_kernel(print, b"", [buffer])
     assert "CL_EXEC_NATIVE_KERNEL" in str(caught.value) and caught.value.function == "clEnqueueNativeKernel"
     buffer.release()
+
+
+_FAST_SOURCE = "kernel void axpy(global float *y, global const float *x, float a) " \
+               "{ size_t i = get_global_id(0); y[i] += a * x[i]; }"
+
+
+def test_set_arg_sends_only_changed_values_and_results_stay_right(context, queue, monkeypatch):
+    """Issue 7 fast path: OpenCL keeps argument values, so an unchanged one is not sent again."""
+    kernel = context.create_program_with_source(_FAST_SOURCE).build().create_kernel("axpy")
+    n = 64
+    x = np.arange(n, dtype=np.float32)
+    y_buf = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=np.zeros(n, np.float32))
+    x_buf = context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR, host_buffer=x)
+    sent = []
+    real = checked.clSetKernelArg
+    monkeypatch.setattr(checked, "clSetKernelArg", lambda *a: (sent.append(a[1]), real(*a))[1])
+    a = raw.cl_float(2.0)
+    kernel.set_args(y_buf, x_buf, a)
+    assert sent == [0, 1, 2]
+    kernel.set_args(y_buf, x_buf, a)                       # nothing changed: no driver call
+    assert sent == [0, 1, 2]
+    assert queue.enqueue_nd_range_kernel(kernel, n, event=False) is None
+    a.value = 3.0                                          # the same ctypes object, a new value: sent
+    kernel.set_args(y_buf, x_buf, a)
+    assert sent == [0, 1, 2, 2]
+    queue.enqueue_nd_range_kernel(kernel, (n,)).wait()
+    kernel.set_arg(2, np.float32(3.0))                     # the same bytes in another form: not sent
+    assert sent == [0, 1, 2, 2]
+    kernel.forget_arg_values()
+    kernel.set_arg(2, np.float32(3.0))
+    assert sent == [0, 1, 2, 2, 2]
+    out = np.empty(n, np.float32)
+    queue.enqueue_read_buffer(y_buf, out)
+    np.testing.assert_allclose(out, 5 * x)
+
+
+def test_work_size_arrays_are_cached_but_still_checked(queue, context):
+    kernel = context.create_program_with_source(_FAST_SOURCE).build().create_kernel("axpy")
+    buf = context.create_buffer(raw.CL_MEM_READ_WRITE, 16 * 4)
+    kernel.set_args(buf, buf, np.float32(0))
+    queue.enqueue_nd_range_kernel(kernel, (16,), event=False)
+    queue.enqueue_nd_range_kernel(kernel, (16,), event=False)   # from the cache
+    with pytest.raises(TypeError, match="ints"):
+        queue.enqueue_nd_range_kernel(kernel, (True,))           # equal to (1,) but not an int
+    with pytest.raises(ValueError, match="dimensions"):
+        queue.enqueue_nd_range_kernel(kernel, (16,), local_size=(4, 4))
+    queue.finish()
