@@ -36,6 +36,7 @@ _EXPORTS = {
     "split_version": "_info", "DeviceType": "_info", "MemFlags": "_info",
     "CommandQueueProperties": "_info", "BuildStatus": "_info", "MemObjectType": "_info",
     "CommandType": "_info", "CommandExecutionStatus": "_info",
+    "oclgrind_diagnostics": "diagnostics", "OclgrindDiagnosticsError": "diagnostics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,11 +15,13 @@ import itertools
 import sys
 import threading
 import types
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 _entries: Dict[int, Tuple[Callable, bool]] = {}
 _lock = threading.Lock()
 _keys = itertools.count(1)
+#: every C trampoline made by trampoline(): the driver may call them until the process ends
+_trampolines: List[Any] = []
 
 
 def register(function: Callable, once: bool = True) -> int:
@@ -68,7 +70,16 @@ def trampoline(cfunctype, convert: Callable) -> Any:
 
     ``convert(*c_args)`` returns ``(key, python_args)``.
     """
-    def call(*c_args):
-        key, args = convert(*c_args)
-        dispatch(key, *args)
-    return cfunctype(call)
+    def call(*c_args, _dispatch=dispatch, _sys=sys):
+        try:
+            key, args = convert(*c_args)
+            _dispatch(key, *args)
+        except BaseException:
+            if _sys.is_finalizing():
+                return     # a driver thread calling back while the interpreter tears down: nothing to run
+            raise
+
+    function = cfunctype(call)
+    with _lock:
+        _trampolines.append(function)
+    return function

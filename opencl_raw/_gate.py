@@ -283,6 +283,11 @@ def devices_of(obj) -> List[int]:
     if kind == "cl_mem":
         return _context_devices(_handle_value(raw.clGetMemObjectInfo, value, raw.CL_MEM_CONTEXT))
     if kind == "cl_event":
+        # An event's queue or context may be deleted already (see Event): go by its parent links.
+        parent = getattr(obj, "_queue", None) or getattr(obj, "_context", None)
+        if parent is not None:
+            known = getattr(parent, "_gate_devices", None)
+            return list(known) if known is not None else devices_of(parent)
         return _context_devices(_handle_value(raw.clGetEventInfo, value, raw.CL_EVENT_CONTEXT))
     if kind == "cl_sampler":
         return _context_devices(_handle_value(raw.clGetSamplerInfo, value, raw.CL_SAMPLER_CONTEXT))

@@ -206,12 +206,18 @@ def properties_array(properties: Properties, ctype) -> Optional[ctypes.Array]:
             name, value = pair
         except (TypeError, ValueError):
             raise TypeError(f"properties must be a mapping or (name, value) pairs, got {pair!r}") from None
+        is_address = isinstance(value, (Handle, ctypes.c_void_p))
         if isinstance(value, Handle):
             value = value._value
         elif isinstance(value, ctypes.c_void_p):
             value = value.value or 0
         if not isinstance(name, int) or not isinstance(value, int):
             raise TypeError(f"property {name!r}: names and values must be ints or handles, got {value!r}")
+        if is_address and isinstance(value, int):
+            value = ctype(value).value              # an address: its bits, as C casts it
+        for number in (name, value):
+            if ctype(number).value != number:       # ctypes would wrap it into another value
+                raise ValueError(f"property {name!r}: {number} does not fit {ctype.__name__}")
         flat += [name, value]
     flat.append(0)
     return (ctype * len(flat))(*flat)

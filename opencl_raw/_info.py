@@ -410,7 +410,9 @@ def param_value(param) -> int:
         if not isinstance(value, int):
             raise ValueError(f"unknown OpenCL constant {param!r}")
         return value
-    if isinstance(param, int):
+    if isinstance(param, int) and not isinstance(param, bool):
+        if not 0 <= param <= 0xFFFFFFFF:     # a cl_uint: ctypes would wrap it into another param
+            raise ValueError(f"param {param:#x} is not a cl_uint info param")
         return int(param)
     raise TypeError(f"param must be an int or a CL_* name, got {type(param).__name__}")
 

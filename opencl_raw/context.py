@@ -80,7 +80,8 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
     ``.devices``, ``.num_devices``, ``.reference_count``.
     """
 
-    __slots__ = ()
+    # _max_alloc: the largest CL_DEVICE_MAX_MEM_ALLOC_SIZE of its devices, read once (see memory._max_alloc)
+    __slots__ = ("_max_alloc",)
     _ctype = raw.cl_context
     _retain_name, _release_name = "clRetainContext", "clReleaseContext"
     _info_group, _info_function = "Context", "clGetContextInfo"

@@ -17,27 +17,71 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
-from . import _callbacks, _gate, _pins, checked, raw
+from . import _callbacks, _exit, _gate, _info, _pins, checked, raw
 from ._handle import Handle, handle_array
-from .errors import CLError, FunctionUnavailableError
+from .errors import CLError, FunctionUnavailableError, ReleasedHandleError
 
 #: the command execution statuses clSetEventCallback accepts
 CALLBACK_TYPES = (raw.CL_SUBMITTED, raw.CL_RUNNING, raw.CL_COMPLETE)
 #: seconds between status checks while a timed wait waits for its completion callback
 _POLL_WHILE_CALLBACK = 0.05
+#: the info params an event answers from its parent links (see Event.get_info)
+_PARENT_PARAMS = frozenset((raw.CL_EVENT_COMMAND_QUEUE, raw.CL_EVENT_CONTEXT,
+                            "CL_EVENT_COMMAND_QUEUE", "CL_EVENT_CONTEXT"))
+_ASK_DRIVER = object()
+
+
+def _from_parent(event: "Event", param: int) -> Any:
+    """CL_EVENT_COMMAND_QUEUE or CL_EVENT_CONTEXT of ``event`` from its parent links, or
+    _ASK_DRIVER for an event without them (adopted with from_handle)."""
+    queue = getattr(event, "_queue", None)
+    if queue is not None:
+        if param == raw.CL_EVENT_COMMAND_QUEUE:
+            if queue.released:
+                raise ReleasedHandleError(f"the CommandQueue of {event!r} was released: the driver may have "
+                                          "deleted it (CL_EVENT_COMMAND_QUEUE is not asked for)")
+            return queue
+        context = queue._context_object()
+        if context is not None:
+            return type(context).from_handle(context.handle, retain=True)
+        if queue.released:
+            raise ReleasedHandleError(f"the CommandQueue of {event!r} was released (and the Context it was made "
+                                      "with is gone): the driver may have deleted both, so the event's context "
+                                      "is not asked for")
+        return queue.get_info(raw.CL_QUEUE_CONTEXT)
+    context = getattr(event, "_context", None)
+    if context is not None:
+        if param == raw.CL_EVENT_COMMAND_QUEUE:
+            return None           # a user event belongs to no queue
+        if context.released:
+            raise ReleasedHandleError(f"the Context of {event!r} was released: the driver may have deleted it "
+                                      "(CL_EVENT_CONTEXT is not asked for)")
+        return type(context).from_handle(context.handle, retain=True)
+    return _ASK_DRIVER
+
+
+def enqueued(queue, handle) -> "Event":
+    """The Event of a command just enqueued on ``queue`` (``handle`` a filled cl_event): it
+    takes over that reference and links to ``queue`` (see Event)."""
+    event = Event.from_handle(handle, retain=False)
+    event._queue = queue
+    return event
 
 
 class _EventCallback:
     """The registered callable of Event.set_callback: wraps the ``cl_event`` in a new, retained
-    object of the class the callback was set on (the callable may keep it), then calls."""
+    object of the class the callback was set on, with the same parent links (the callable
+    may keep it), then calls."""
 
-    __slots__ = ("function", "cls")
+    __slots__ = ("function", "cls", "queue", "context")
 
-    def __init__(self, function: Callable, cls: type):
-        self.function, self.cls = function, cls
+    def __init__(self, function: Callable, cls: type, queue=None, context=None):
+        self.function, self.cls, self.queue, self.context = function, cls, queue, context
 
     def __call__(self, event_value: int, status: int) -> None:
-        self.function(self.cls.from_handle(event_value, retain=True), status)
+        event = self.cls.from_handle(event_value, retain=True)
+        event._queue, event._context = self.queue, self.context
+        self.function(event, status)
 
     def __repr__(self) -> str:
         return repr(self.function)
@@ -70,19 +114,28 @@ def _execution_status(handle) -> int:
     return status.value
 
 
-def _flush_queue_of(handle) -> None:
+def _flush_queue_of(event: "Event") -> None:
     # clWaitForEvents flushes implicitly; a timed wait must too, or a queued command may never be
     # submitted. (Oclgrind 21.10 runs the queue inside clFlush and blocks there while a command
     # waits on an incomplete user event; it is not thread-safe either, so no helper thread.)
+    parent = getattr(event, "_queue", None)
+    if parent is not None:
+        if not parent.released:
+            checked.clFlush(parent.handle)
+        return                     # clReleaseCommandQueue flushed a released one
+    if getattr(event, "_context", None) is not None:
+        return                     # a user event has no queue
+    # An event adopted with from_handle: a CL_QUEUED command keeps its queue (clReleaseCommandQueue).
     queue = raw.cl_command_queue()
-    checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_QUEUE, ctypes.sizeof(queue), ctypes.byref(queue), None)
+    checked.clGetEventInfo(event.handle, raw.CL_EVENT_COMMAND_QUEUE, ctypes.sizeof(queue), ctypes.byref(queue),
+                           None)
     if queue.value:
         checked.clFlush(queue)
 
 
 def _callbacks_allowed(event: "Event") -> bool:
     try:
-        _gate.require("clSetEventCallback", event.context.devices)
+        _gate.check(event, "clSetEventCallback")
     except FunctionUnavailableError:
         return False
     return True
@@ -95,7 +148,7 @@ def _done_within(event: "Event", deadline: float) -> bool:
     if status <= raw.CL_COMPLETE:
         return True
     if status == raw.CL_QUEUED:
-        _flush_queue_of(handle)
+        _flush_queue_of(event)
     if _callbacks_allowed(event):
         done = threading.Event()
         key = _callbacks.register(lambda status: done.set(), once=True)
@@ -138,11 +191,40 @@ class Event(Handle):
     ``Context.create_user_event()``.
     """
 
-    __slots__ = ()
+    # Parent links: ``_queue`` is the CommandQueue object whose enqueue method made the event,
+    # ``_context`` the Context object of a user event. A driver may delete a released queue (or
+    # context) while its events live on (only commands keep a queue alive, and Oclgrind 21.10
+    # does delete them), so CL_EVENT_COMMAND_QUEUE and CL_EVENT_CONTEXT are answered from
+    # these links, never by asking the driver. Events adopted with from_handle have no links
+    # (the attributes are unset) and ask the driver.
+    __slots__ = ("_queue", "_context")
     _ctype = raw.cl_event
     _retain_name, _release_name = "clRetainEvent", "clReleaseEvent"
     _info_group, _info_function = "Event", "clGetEventInfo"
     _attr_prefixes = ("CL_EVENT_",)
+
+    def get_info(self, param):
+        """Typed value of one info param (``clGetEventInfo``).
+
+        ``param`` is the CL constant (int) or its name (``'CL_EVENT_COMMAND_TYPE'``).
+        For an event returned by an enqueue method, CL_EVENT_COMMAND_QUEUE (attribute
+        ``command_queue``) is that CommandQueue object itself and CL_EVENT_CONTEXT
+        (``context``) a new wrapper of its context, answered without asking the driver
+        about the event, which may name a queue the driver deleted already; once the
+        CommandQueue object is released they raise ReleasedHandleError (the context is
+        still answered while the Context object the queue was made with lives). A user
+        event answers None and a new wrapper of its Context. Events adopted with
+        ``from_handle`` ask the driver: keep their queue and context alive meanwhile.
+        Returns str, int, bool, enum members, wrapper objects, or None for a NULL handle.
+        Raises CLError from the driver (e.g. InvalidValue for an unsupported param),
+        ValueError for an unknown param name, ReleasedHandleError after release().
+        """
+        handle = self.handle
+        if isinstance(param, (int, str)) and param in _PARENT_PARAMS:
+            linked = _from_parent(self, _info.param_value(param))
+            if linked is not _ASK_DRIVER:
+                return linked
+        return _info.query("Event", checked.clGetEventInfo, (handle,), param)
 
     def wait(self, timeout: Optional[float] = None) -> None:
         """Block until the command completes (clWaitForEvents with this one event).
@@ -211,7 +293,8 @@ class Event(Handle):
             raise ValueError("command_exec_callback_type must be CL_SUBMITTED, CL_RUNNING or CL_COMPLETE, "
                              f"got {command_exec_callback_type!r}")
         handle = self.handle
-        key = _callbacks.register(_EventCallback(callback, type(self)), once=True)
+        key = _callbacks.register(_EventCallback(callback, type(self), getattr(self, "_queue", None),
+                                                 getattr(self, "_context", None)), once=True)
         try:
             checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
         except BaseException:
@@ -233,11 +316,12 @@ class Event(Handle):
         """
         if isinstance(execution_status, bool) or not isinstance(execution_status, int):
             raise TypeError(f"execution_status must be an int, got {type(execution_status).__name__}")
-        if execution_status > raw.CL_COMPLETE:
-            raise ValueError(f"execution_status must be CL_COMPLETE (0) or a negative error code, "
+        if not -0x80000000 <= execution_status <= raw.CL_COMPLETE:
+            raise ValueError(f"execution_status must be CL_COMPLETE (0) or a negative error code (a cl_int), "
                              f"got {execution_status}")
         handle = self.handle
         checked.clSetUserEventStatus(handle, execution_status)
+        _exit.user_event_set(self)
 
 
 class UserEvent(Event):
@@ -251,6 +335,20 @@ class UserEvent(Event):
     """
 
     __slots__ = ()
+
+    def release(self) -> None:
+        """Give back this object's reference (``clReleaseEvent``). Idempotent.
+
+        A user event released without a status never completes, and the commands waiting
+        on it never run (the OpenCL specification's warning): the binding then keeps the
+        reference itself and fails the event when the interpreter exits, so that the exit
+        does not wait for them (see :mod:`opencl_raw._exit`).
+        Raises CLError if the driver refuses the release.
+        """
+        if getattr(self, "_handle", None) is not None and self._owned and _exit.user_event_releasing(self):
+            self._handle = None           # the reference now belongs to the exit handler
+            return
+        Handle.release(self)
 
     def set_status(self, execution_status: int) -> None:
         """Alias of :meth:`Event.set_user_event_status` (clSetUserEventStatus)."""
@@ -297,6 +395,8 @@ class _ContextEvents:
         """
         event = UserEvent.from_handle(checked.clCreateUserEvent(self.handle), retain=False)
         event._gate_devices = getattr(self, "_gate_devices", None)  # a user event has its context's devices
+        event._context = self            # the parent link (see Event); it keeps this object alive
+        _exit.user_event_created(event)
         return event
 
 
@@ -327,7 +427,7 @@ class _QueueEvents:
             checked.clEnqueueMarker(self.handle, ctypes.byref(event))
         else:
             checked.clEnqueueMarkerWithWaitList(self.handle, n, events, ctypes.byref(event))
-        return Event.from_handle(event, retain=False)
+        return enqueued(self, event)
 
     def enqueue_barrier_with_wait_list(self, wait_for: Sequence[Event] = ()) -> Event:
         """A barrier: commands enqueued after it wait until the ``wait_for`` events, or, with an
@@ -351,7 +451,7 @@ class _QueueEvents:
             checked.clEnqueueMarker(self.handle, ctypes.byref(event))
         else:
             checked.clEnqueueBarrierWithWaitList(self.handle, n, events, ctypes.byref(event))
-        return Event.from_handle(event, retain=False)
+        return enqueued(self, event)
 
 
 def pin_until_complete(event: Event, *objects: Any) -> None:

@@ -18,8 +18,10 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 from . import _gate, _host, _info, _pins, checked, raw
 from ._handle import Properties, properties_array
 from ._info import ChannelOrder, ChannelType
+from .errors import InvalidImageSize
 from .event import Event, pin_until_complete, wait_list
-from .memory import Buffer, MemObject, MemoryMapping, _count, _grouped_info, _index, _new_event, _size_t3, _triple
+from .memory import (SIZE_MAX, Buffer, MemObject, MemoryMapping, _count, _flags, _grouped_info, _index, _new_event,
+                     _read_only_map, _size_t3, _triple, check_alloc_size)
 
 IMAGE1D = raw.CL_MEM_OBJECT_IMAGE1D
 IMAGE1D_BUFFER = raw.CL_MEM_OBJECT_IMAGE1D_BUFFER
@@ -380,7 +382,7 @@ class _QueueImages:
         event = raw.cl_event()
         getattr(checked, c_name)(self.handle, image.handle, bool(blocking), _size_t3(origin), _size_t3(region),
                                  row_pitch, slice_pitch, address, n, events, ctypes.byref(event))
-        result = _new_event(event)
+        result = _new_event(event, self)
         if not blocking:
             pin_until_complete(result, keep)
         return result
@@ -402,7 +404,7 @@ class _QueueImages:
         event = raw.cl_event()
         checked.clEnqueueCopyImage(self.handle, src.handle, dst.handle, _size_t3(src_origin), _size_t3(dst_origin),
                                    _size_t3(region), n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_fill_image(self, image: Image, color: Sequence[Any], origin: Sequence[int] = (0, 0, 0),
                            region: Optional[Sequence[int]] = None, wait_for: Sequence[Event] = ()) -> Event:
@@ -423,7 +425,7 @@ class _QueueImages:
         event = raw.cl_event()
         checked.clEnqueueFillImage(self.handle, image.handle, ctypes.byref(fill), _size_t3(origin),
                                    _size_t3(region), n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_copy_image_to_buffer(self, src: Image, dst: Buffer, src_origin: Sequence[int] = (0, 0, 0),
                                      region: Optional[Sequence[int]] = None, dst_offset: int = 0,
@@ -446,7 +448,7 @@ class _QueueImages:
         event = raw.cl_event()
         checked.clEnqueueCopyImageToBuffer(self.handle, src.handle, dst.handle, _size_t3(src_origin),
                                            _size_t3(region), dst_offset, n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_copy_buffer_to_image(self, src: Buffer, dst: Image, src_offset: int = 0,
                                      dst_origin: Sequence[int] = (0, 0, 0), region: Optional[Sequence[int]] = None,
@@ -468,7 +470,7 @@ class _QueueImages:
         event = raw.cl_event()
         checked.clEnqueueCopyBufferToImage(self.handle, src.handle, dst.handle, src_offset, _size_t3(dst_origin),
                                            _size_t3(region), n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_map_image(self, image: Image, flags: int = raw.CL_MAP_READ | raw.CL_MAP_WRITE,
                           origin: Sequence[int] = (0, 0, 0), region: Optional[Sequence[int]] = None,
@@ -486,7 +488,7 @@ class _QueueImages:
         """
         geometry = _geometry(image)
         origin, region = _image_region(geometry, origin, region, "enqueue_map_image")
-        flags = _index(flags, "flags")
+        flags = _flags(flags)
         row_pitch, slice_pitch = ctypes.c_size_t(), ctypes.c_size_t()
         n, events = wait_list(wait_for)
         event = raw.cl_event()
@@ -496,7 +498,7 @@ class _QueueImages:
         rp, sp = row_pitch.value, slice_pitch.value
         rows, slices = geometry.rows_slices(region)
         nbytes = (slices - 1) * (sp or rp) + (rows - 1) * rp + region[0] * geometry.element_size
-        mapping = MemoryMapping(self, image, pointer or 0, nbytes, _new_event(event), rp, sp)
+        mapping = MemoryMapping(self, image, pointer or 0, nbytes, _new_event(event, self), rp, sp)
         dtype = geometry.dtype
         t = geometry.image_type
         if t in (IMAGE1D, IMAGE1D_BUFFER):
@@ -513,7 +515,7 @@ class _QueueImages:
             mapping._attach(None, dtype, shape)
         else:
             mapping._attach({"shape": shape, "strides": strides, "typestr": dtype.str, "descr": dtype.descr,
-                             "data": (pointer, False), "version": 3}, dtype, None)
+                             "data": (pointer, _read_only_map(flags)), "version": 3}, dtype, None)
         return mapping
 
 
@@ -523,7 +525,7 @@ class _QueueImages:
 
 def _image_spec(flags, format, shape, image_type, host_buffer, row_pitch, slice_pitch, buffer):
     """Validate create_image's arguments: (cl_image_format, cl_image_desc, keep-alive, host address, fields)."""
-    flags = _index(flags, "flags")
+    flags = _flags(flags)
     fmt = image_format(format)
     desc_in = shape if isinstance(shape, raw.cl_image_desc) else None
     if desc_in is not None:
@@ -566,6 +568,8 @@ def _image_spec(flags, format, shape, image_type, host_buffer, row_pitch, slice_
                          f"(width first), got {dims}")
     if any(v < 1 for v in dims):
         raise ValueError(f"shape {dims} must be positive (pixels)")
+    if any(v > SIZE_MAX for v in dims):
+        raise ValueError(f"shape {dims}: every extent must fit a size_t (at most 2**{SIZE_MAX.bit_length()}-1)")
     width = dims[0]
     height = dims[1] if image_type in (IMAGE2D, IMAGE2D_ARRAY, IMAGE3D) else 0
     depth = dims[2] if image_type == IMAGE3D else 0
@@ -637,7 +641,19 @@ def _image_spec(flags, format, shape, image_type, host_buffer, row_pitch, slice_
         if buffer is not None:
             desc.buffer = buffer.handle
     fields = (image_type, width, height, depth, row_pitch, slice_pitch, buffer)
+    if element is not None and buffer is None:
+        # the pixels the driver allocates; PoCL answers CL_INVALID_BUFFER_SIZE past the limit
+        nbytes = width * max(height, 1) * max(depth, 1) * max(array_size, 1) * element
+        fields += (nbytes,)
+    else:
+        fields += (None,)
     return flags, fmt.as_c(), desc, keep, address, fields
+
+
+def _check_image_bytes(context, nbytes: Optional[int], function: str) -> None:
+    """InvalidImageSize before the driver for an image larger than CL_DEVICE_MAX_MEM_ALLOC_SIZE."""
+    if nbytes is not None:
+        check_alloc_size(context, nbytes, InvalidImageSize, function)
 
 
 def _adopt_image(handle, flags: int, keep) -> Image:
@@ -659,8 +675,10 @@ class _ContextImages:
         ChannelOrder / ChannelType members; empty where images are not supported.
         Raises TypeError for non-ints, CLError (InvalidValue for a bad flags or type).
         """
-        flags = _index(flags, "flags")
+        flags = _flags(flags)
         image_type = _index(image_type, "image_type")
+        if not 0 <= image_type <= 0xFFFFFFFF:
+            raise ValueError(f"image_type {image_type:#x} is not a cl_mem_object_type")
         count = raw.cl_uint()
         checked.clGetSupportedImageFormats(self.handle, flags, image_type, 0, None, ctypes.byref(count))
         if not count.value:
@@ -690,12 +708,16 @@ class _ContextImages:
         pitches, a host_buffer or buffer too small or disagreeing with the flags; TypeError
         for bad types; CLError (ImageFormatNotSupported, InvalidImageFormatDescriptor,
         InvalidImageDescriptor, InvalidImageSize, InvalidHostPtr, InvalidValue,
-        InvalidOperation when no device supports images, MemObjectAllocationFailure).
+        InvalidOperation when no device supports images, MemObjectAllocationFailure);
+        InvalidImageSize before the driver when the pixels (width x height x depth or
+        array size x element size, bytes) exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE of every device
+        of the context (the message names the limit).
         """
         flags, fmt, desc, keep, address, fields = _image_spec(flags, format, shape, image_type, host_buffer,
                                                               row_pitch, slice_pitch, buffer)
+        kind, width, height, depth, row_pitch, slice_pitch, buffer, nbytes = fields
+        _check_image_bytes(self, nbytes, "clCreateImage")
         devices = self.get_info(raw.CL_CONTEXT_DEVICES)
-        kind, width, height, depth, row_pitch, slice_pitch, buffer = fields
         if any(_gate.device_version(d) < (1, 2) for d in devices):
             if kind == IMAGE2D and buffer is None:
                 handle = checked.clCreateImage2D(self.handle, flags, ctypes.byref(fmt), width, height, row_pitch,
@@ -718,9 +740,10 @@ class _ContextImages:
         the other arguments as :meth:`create_image`. Raises as create_image, and
         FunctionUnavailableError on devices older than 3.0, CLError InvalidProperty.
         """
-        flags, fmt, desc, keep, address, _ = _image_spec(flags, format, shape, image_type, host_buffer,
-                                                         row_pitch, slice_pitch, buffer)
+        flags, fmt, desc, keep, address, fields = _image_spec(flags, format, shape, image_type, host_buffer,
+                                                              row_pitch, slice_pitch, buffer)
         props = properties_array(properties, raw.cl_mem_properties)
+        _check_image_bytes(self, fields[-1], "clCreateImageWithProperties")
         handle = checked.clCreateImageWithProperties(self.handle, props, flags, ctypes.byref(fmt),
                                                      ctypes.byref(desc), address)
         return _adopt_image(handle, flags, keep)

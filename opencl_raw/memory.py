@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
-from .event import Event, pin_until_complete, wait_list
+from .errors import InvalidBufferSize
+from .event import Event, enqueued, pin_until_complete, wait_list
 
 # --------------------------------------------------------------------------- #
 # Argument helpers shared with image.py
@@ -35,10 +36,13 @@ def _index(value: Any, what: str) -> int:
 
 
 def _count(value: Any, what: str) -> int:
-    """A non-negative int; TypeError / ValueError naming ``what``."""
+    """A size_t: a non-negative int that fits (ctypes would wrap a larger one); TypeError /
+    ValueError naming ``what``."""
     value = _index(value, what)
     if value < 0:
         raise ValueError(f"{what} must not be negative, got {value}")
+    if value > SIZE_MAX:
+        raise ValueError(f"{what} {value} does not fit a size_t")
     return value
 
 
@@ -55,6 +59,8 @@ def _triple(values: Any, what: str, fill: int) -> Tuple[int, int, int]:
     out = tuple(_index(v, f"{what} values") for v in items)
     if any(v < 0 for v in out):
         raise ValueError(f"{what} {out} must not be negative")
+    if any(v > SIZE_MAX for v in out):
+        raise ValueError(f"{what} {out}: every value must fit a size_t")
     return out + (fill,) * (3 - len(out))  # type: ignore[return-value]
 
 
@@ -62,8 +68,52 @@ def _size_t3(values: Sequence[int]):
     return (ctypes.c_size_t * 3)(*values)
 
 
-def _new_event(event: raw.cl_event) -> Event:
-    return Event.from_handle(event, retain=False)
+SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
+_BITFIELD_MAX = (1 << 64) - 1
+
+
+def _flags(value: Any, what: str = "flags") -> int:
+    """A cl_bitfield (CL_MEM_* / CL_MAP_* bits): an int from 0 to 2**64-1 (ctypes would wrap others)."""
+    value = _index(value, what)
+    if not 0 <= value <= _BITFIELD_MAX:
+        raise ValueError(f"{what} {value:#x} is not a 64-bit set of bits")
+    return value
+
+
+def _read_only_map(flags: int) -> bool:
+    """Whether a mapping with these CL_MAP_* flags must not be written (no CL_MAP_WRITE bit)."""
+    return not flags & (raw.CL_MAP_WRITE | raw.CL_MAP_WRITE_INVALIDATE_REGION)
+
+
+def _context_of(context: Any, what: str = "context"):
+    """``context`` if it is a Context object; TypeError naming ``what`` otherwise."""
+    if not isinstance(context, Handle) or context._ctype is not raw.cl_context:
+        raise TypeError(f"{what} must be a Context, got {type(context).__name__}")
+    return context
+
+
+def _max_alloc(context) -> int:
+    """The largest CL_DEVICE_MAX_MEM_ALLOC_SIZE among the context's devices (read once per object)."""
+    limit = getattr(context, "_max_alloc", None)
+    if limit is None:
+        limit = max(d.get_info(raw.CL_DEVICE_MAX_MEM_ALLOC_SIZE) for d in context.get_info(raw.CL_CONTEXT_DEVICES))
+        context._max_alloc = limit
+    return limit
+
+
+def check_alloc_size(context, nbytes: int, error: type, function: str) -> None:
+    """Raise ``error`` (a CLError class, e.g. InvalidBufferSize) before the driver when ``nbytes``
+    exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE of every device of ``context`` (the specification's rule
+    for clCreateBuffer); the message names the limit."""
+    limit = _max_alloc(context)
+    if nbytes > limit:
+        raise error(None, function, f"{nbytes} bytes exceed CL_DEVICE_MAX_MEM_ALLOC_SIZE ({limit} bytes, the "
+                                    f"largest of the context's devices); refused before the driver")
+
+
+def _new_event(event: raw.cl_event, queue) -> Event:
+    """The Event of a command just enqueued on ``queue`` (see event.enqueued)."""
+    return enqueued(queue, event)
 
 
 # --------------------------------------------------------------------------- #
@@ -167,7 +217,7 @@ class MemObject(Handle):
         """
         if not isinstance(self, Buffer):
             raise TypeError(f"create_sub_buffer needs a Buffer, not {type(self).__name__}")
-        flags = _index(flags, "flags")
+        flags = _flags(flags)
         origin = _count(origin, "origin")
         size = _count(size, "size")
         _host.check_range(origin, size, self.size, "create_sub_buffer")
@@ -253,6 +303,7 @@ def _host_pointer(flags: int, size: Optional[int], host_buffer: Any):
     """(keep, address, size) after the host-pointer rules of create_buffer."""
     if not isinstance(flags, int) or isinstance(flags, bool):
         raise TypeError(f"flags must be an int (CL_MEM_* bits), got {type(flags).__name__}")
+    _flags(flags)
     host_flags = flags & (raw.CL_MEM_USE_HOST_PTR | raw.CL_MEM_COPY_HOST_PTR)
     keep, address = None, None
     if host_buffer is not None:
@@ -286,10 +337,14 @@ def create_buffer(context, flags: int, size: Optional[int] = None, host_buffer: 
     (kept alive until the cl_mem is destroyed, which uses its memory; it must be writable and
     C-contiguous). Raises ValueError when size exceeds the host object, when
     host_buffer and the flags disagree, or for a negative size; TypeError for a
-    bad type; CLError from the driver (InvalidBufferSize, InvalidValue,
-    MemObjectAllocationFailure, ...).
+    bad type (naming the parameter); InvalidBufferSize before the driver when size
+    exceeds CL_DEVICE_MAX_MEM_ALLOC_SIZE of every device of the context (the message
+    names the limit); CLError from the driver (InvalidBufferSize for size 0,
+    InvalidValue, MemObjectAllocationFailure, ...).
     """
+    _context_of(context)
     keep, address, size = _host_pointer(flags, size, host_buffer)
+    check_alloc_size(context, size, InvalidBufferSize, "clCreateBuffer")
     handle = checked.clCreateBuffer(context.handle, flags, size, address)
     return _adopt_buffer(handle, flags, size, keep, into)
 
@@ -420,7 +475,7 @@ def _unmap(queue, memobj: MemObject, address: int, wait_for, mapping: Optional[M
     n, events = wait_list(wait_for)
     event = raw.cl_event()
     checked.clEnqueueUnmapMemObject(queue.handle, memobj.handle, address, n, events, ctypes.byref(event))
-    result = _new_event(event)
+    result = _new_event(event, queue)
     if mapping is not None:
         mapping.unmap_event = result
         mapping._array = None
@@ -510,7 +565,7 @@ class _QueueMemory:
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         c_function(self.handle, buffer.handle, bool(blocking), offset, nbytes, address, n, events, ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
+        result = enqueued(self, event)
         if not blocking:
             pin_until_complete(result, keep)
         return result
@@ -548,7 +603,7 @@ class _QueueMemory:
         event = raw.cl_event()
         checked.clEnqueueFillBuffer(self.handle, buffer.handle, address, pattern_size, offset, size, n, events,
                                     ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_copy_buffer(self, src: Buffer, dst: Buffer, src_offset: int = 0, dst_offset: int = 0,
                             size: Optional[int] = None, wait_for: Sequence[Event] = ()) -> Event:
@@ -573,7 +628,7 @@ class _QueueMemory:
         event = raw.cl_event()
         checked.clEnqueueCopyBuffer(self.handle, src.handle, dst.handle, src_offset, dst_offset, size, n, events,
                                     ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_read_buffer_rect(self, buffer: Buffer, host: Any, buffer_origin: Sequence[int],
                                  host_origin: Sequence[int], region: Sequence[int], buffer_row_pitch: int = 0,
@@ -629,7 +684,7 @@ class _QueueMemory:
         getattr(checked, c_name)(self.handle, buffer.handle, bool(blocking), _size_t3(buffer_origin),
                                  _size_t3(host_origin), _size_t3(region), b_row, b_slice, h_row, h_slice, address,
                                  n, events, ctypes.byref(event))
-        result = _new_event(event)
+        result = _new_event(event, self)
         if not blocking:
             pin_until_complete(result, keep)
         return result
@@ -660,7 +715,7 @@ class _QueueMemory:
         checked.clEnqueueCopyBufferRect(self.handle, src.handle, dst.handle, _size_t3(src_origin),
                                         _size_t3(dst_origin), _size_t3(region), s_row, s_slice, d_row, d_slice,
                                         n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_migrate_mem_objects(self, mem_objects: Sequence[MemObject], flags: int = 0,
                                     wait_for: Sequence[Event] = ()) -> Event:
@@ -677,11 +732,11 @@ class _QueueMemory:
         n_mem, array = handle_array(mem_objects, MemObject, "mem_objects")
         if not n_mem:
             raise ValueError("enqueue_migrate_mem_objects needs at least one memory object")
-        flags = _index(flags, "flags")
+        flags = _flags(flags)
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueMigrateMemObjects(self.handle, n_mem, array, flags, n, events, ctypes.byref(event))
-        return _new_event(event)
+        return _new_event(event, self)
 
     def enqueue_map_buffer(self, buffer: Buffer, flags: int = raw.CL_MAP_READ | raw.CL_MAP_WRITE, offset: int = 0,
                            size: Optional[int] = None, blocking: bool = True, wait_for: Sequence[Event] = (),
@@ -691,7 +746,8 @@ class _QueueMemory:
         ``flags``: CL_MAP_READ, CL_MAP_WRITE or CL_MAP_WRITE_INVALIDATE_REGION bits.
         ``size`` defaults to the rest of the buffer. Returns a :class:`MemoryMapping`:
         ``.array`` is a numpy array of ``dtype`` (and ``shape``, default 1-D) over the
-        mapped bytes, ``.event`` the map's Event (with ``blocking=False`` the array is
+        mapped bytes (read-only when ``flags`` has no write bit: writes to such a mapping
+        may be lost at unmap, so numpy refuses them), ``.event`` the map's Event (with ``blocking=False`` the array is
         valid once it completes). Unmap with ``mapping.unmap()``, a ``with`` block, or
         :meth:`enqueue_unmap_mem_object`; ``array, event = mapping`` unpacks as before.
         Raises ValueError for a range outside the buffer or a size that ``dtype`` does
@@ -700,6 +756,7 @@ class _QueueMemory:
         """
         import numpy as np
         total = _size_of(buffer, "buffer")
+        flags = _flags(flags)
         if size is None:
             _host.check_range(offset, 0, total, "enqueue_map_buffer")
             size = total - offset
@@ -713,13 +770,13 @@ class _QueueMemory:
         event = raw.cl_event()
         pointer = checked.clEnqueueMapBuffer(self.handle, buffer.handle, bool(blocking), flags, offset, size,
                                              n, events, ctypes.byref(event))
-        mapping = MemoryMapping(self, buffer, pointer or 0, size, _new_event(event))
+        mapping = MemoryMapping(self, buffer, pointer or 0, size, _new_event(event, self))
         if size == 0 or not pointer:
             mapping._attach(None, dtype, shape)
         else:
             items = size // dtype.itemsize
             mapping._attach({"shape": (items,), "typestr": dtype.str, "descr": dtype.descr,
-                             "data": (pointer, False), "version": 3}, dtype, None)
+                             "data": (pointer, _read_only_map(flags)), "version": 3}, dtype, None)
             if shape is not None:
                 mapping._array = mapping._array.reshape(shape)
         return mapping
@@ -812,6 +869,7 @@ class _ContextMemory:
         """
         keep, address, size = _host_pointer(flags, size, host_buffer)
         props = properties_array(properties, raw.cl_mem_properties)
+        check_alloc_size(self, size, InvalidBufferSize, "clCreateBufferWithProperties")
         handle = checked.clCreateBufferWithProperties(self.handle, props, flags, size, address)
         return _adopt_buffer(handle, flags, size, keep)
 
@@ -824,7 +882,7 @@ class _ContextMemory:
         version gate), CLError (InvalidOperation when no device of the context supports
         pipes, e.g. PoCL 3.1; InvalidPipeSize, InvalidValue, ...).
         """
-        flags = _index(flags, "flags")
+        flags = _flags(flags)
         packet_size = _index(packet_size, "packet_size")
         max_packets = _index(max_packets, "max_packets")
         for name, value in (("packet_size", packet_size), ("max_packets", max_packets)):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import operator
 import re
 import struct
 import sys
@@ -10,7 +11,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Unio
 from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, encode, handle_array
 from .errors import CLError, FunctionUnavailableError, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable
-from .event import Event, wait_list
+from .event import Event, enqueued, wait_list
 from .memory import MemObject
 from .platform import Device
 
@@ -392,7 +393,10 @@ class Kernel(Handle):
         Raises TypeError for values without a known width (or a float for an integer
         type), ValueError for an int outside the C type's range; CLError from the driver
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
+        A non-int ``index`` raises TypeError, one outside a cl_uint ValueError.
         """
+        if type(index) is not int or not 0 <= index <= 0xFFFFFFFF:
+            index = _arg_index(index)
         if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
             converted = self._convert_python_arg(index, value)
             if converted is not None:
@@ -471,10 +475,7 @@ class Kernel(Handle):
         device older than 1.2 (the version gate).
         """
         from . import _info
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if index < 0:
-            raise ValueError(f"index must not be negative, got {index}")
+        index = _arg_index(index)
         try:
             return _info.query("KernelArg", checked.clGetKernelArgInfo, (self.handle, index), param)
         except KernelArgInfoNotAvailable as exc:
@@ -576,6 +577,22 @@ class Kernel(Handle):
         """
         from .svm import set_exec_info
         set_exec_info(self, param, value)
+
+
+def _arg_index(index: Any) -> int:
+    """A kernel argument index as a cl_uint: TypeError / ValueError naming ``index`` (ctypes would
+    wrap 2**32 + 1 to 1 and set another argument)."""
+    if isinstance(index, bool):
+        raise TypeError("index must be an int, got bool")
+    try:
+        index = operator.index(index)
+    except TypeError:
+        raise TypeError(f"index must be an int, got {type(index).__name__}") from None
+    if index < 0:
+        raise ValueError(f"index must not be negative, got {index}")
+    if index > 0xFFFFFFFF:
+        raise ValueError(f"index must be a cl_uint (at most 2**32-1), got {index}")
+    return index
 
 
 def _is_numpy(value: Any) -> bool:
@@ -718,11 +735,17 @@ class _ContextPrograms:
 _SIZE_ARRAYS: dict = {}  # work-size tuple -> its size_t array (read-only to the driver, so shared)
 
 
+_SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
+
+
 def _work_sizes(values, name: str, dims: Optional[int] = None):
     if values is None:
         return None
-    key = values if type(values) is tuple else (values,) if isinstance(values, int) else tuple(values)
-    array = _SIZE_ARRAYS.get(key)
+    try:
+        key = values if type(values) is tuple else (values,) if isinstance(values, int) else tuple(values)
+        array = _SIZE_ARRAYS.get(key)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or 1 to 3 ints (work-items), got {type(values).__name__}") from None
     if array is not None and all(type(v) is int for v in key):
         if dims is not None and len(array) != dims:
             raise ValueError(f"{name} has {len(array)} dimensions but global_size has {dims}")
@@ -737,10 +760,87 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
             raise TypeError(f"{name} must hold ints (work-items), got {type(v).__name__}")
         if v < 0:
             raise ValueError(f"{name} must not be negative: {values}")
+        if v > _SIZE_MAX:
+            raise ValueError(f"{name} {values}: {v} does not fit a size_t (at most 2**{_SIZE_MAX.bit_length()}-1)")
     array = (ctypes.c_size_t * len(values))(*values)
     if len(_SIZE_ARRAYS) < 4096:
         _SIZE_ARRAYS[key] = array
     return array
+
+
+class _LaunchLimits:
+    """The device limits enqueue_nd_range_kernel checks, read once per CommandQueue object."""
+
+    __slots__ = ("uniform_only", "why_uniform", "max_group", "max_items", "size_max", "device", "passed")
+
+    def __init__(self, device: Device):
+        self.passed: set = set()      # (global_size, local_size, global_offset) arguments that passed
+        version = device.version_tuple
+        self.device = device.get_info(raw.CL_DEVICE_NAME)
+        # Non-uniform work-groups (a local size that does not divide the global size) are refused
+        # only where that is sure: before OpenCL 2.0, and on a 3.0 device that says it has none.
+        # On 2.x, and 3.0 devices that have them, they also depend on the program's -cl-std
+        # (OpenCL C 1.x programs have none): the driver decides (CL_INVALID_WORK_GROUP_SIZE).
+        self.uniform_only, self.why_uniform = False, ""
+        if version < (2, 0):
+            self.uniform_only = True
+            self.why_uniform = f"it reports OpenCL {version[0]}.{version[1]} (non-uniform work-groups need 2.0)"
+        elif version >= (3, 0):
+            try:
+                supported = device.get_info(raw.CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT)
+            except CLError:
+                supported = True          # unsure: let the driver decide
+            if not supported:
+                self.uniform_only = True
+                self.why_uniform = "its CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT is false"
+        self.max_group = device.get_info(raw.CL_DEVICE_MAX_WORK_GROUP_SIZE)
+        self.max_items = tuple(device.get_info(raw.CL_DEVICE_MAX_WORK_ITEM_SIZES))
+        bits = device.get_info(raw.CL_DEVICE_ADDRESS_BITS)
+        self.size_max = (1 << bits) - 1 if bits in (32, 64) else _SIZE_MAX
+
+
+def _launch_limits(queue) -> _LaunchLimits:
+    limits = getattr(queue, "_launch_limits", None)
+    if limits is None:
+        limits = queue._launch_limits = _LaunchLimits(queue._known_device())
+    return limits
+
+
+def _check_launch(queue, gsize, lsize, offset, arguments=None) -> None:
+    """Refuse, before the driver, a launch the device's limits rule out (ValueError naming the limit).
+    ``arguments`` (the sizes as given) are remembered when they pass, so a repeated launch is not
+    checked again."""
+    limits = _launch_limits(queue)
+    dims = len(gsize)
+    if lsize is not None:
+        total = 1
+        for i in range(dims):
+            local = lsize[i]
+            if local == 0:
+                raise ValueError(f"local_size {tuple(lsize)} must hold positive values (or be None)")
+            if i < len(limits.max_items) and local > limits.max_items[i]:
+                raise ValueError(f"local_size {tuple(lsize)}: {local} work-items in dimension {i} exceed "
+                                 f"CL_DEVICE_MAX_WORK_ITEM_SIZES[{i}] = {limits.max_items[i]} of device "
+                                 f"{limits.device!r}")
+            if limits.uniform_only and gsize[i] % local:
+                raise ValueError(f"local_size {tuple(lsize)} does not divide global_size {tuple(gsize)} in dimension "
+                                 f"{i}, and device {limits.device!r} has no non-uniform work-groups: "
+                                 f"{limits.why_uniform}; give a local size that divides the global size, or None")
+            total *= local
+        if total > limits.max_group:
+            raise ValueError(f"local_size {tuple(lsize)} makes work-groups of {total} work-items, more than "
+                             f"CL_DEVICE_MAX_WORK_GROUP_SIZE = {limits.max_group} of device {limits.device!r}")
+    if offset is not None:
+        for i in range(dims):
+            if gsize[i] + offset[i] > limits.size_max:
+                raise ValueError(f"global_offset {tuple(offset)} + global_size {tuple(gsize)} exceed the device's "
+                                 f"size_t ({limits.size_max.bit_length()} bits, CL_DEVICE_ADDRESS_BITS) in "
+                                 f"dimension {i}")
+    if arguments is not None and len(limits.passed) < 1024:
+        try:
+            limits.passed.add(arguments)
+        except TypeError:        # lists: not remembered
+            pass
 
 
 def _runs_native_kernels(device: Device) -> bool:
@@ -763,8 +863,17 @@ class _QueueKernels:
         ``local_size``: work-group size per dimension, or None to let the driver choose;
         ``global_offset``: per-dimension offset of the global IDs, or None for zeros;
         ``event=False`` asks the driver for no event and returns None (cheaper in tight loops).
+        Sizes are size_t: offsets past 2**32 work on 64-bit devices.
+        Refused before the driver with ValueError naming the limit: a local size with a 0,
+        one above CL_DEVICE_MAX_WORK_ITEM_SIZES in a dimension, or whose product exceeds
+        CL_DEVICE_MAX_WORK_GROUP_SIZE; a local size that does not divide the global size on
+        a device without non-uniform work-groups (OpenCL before 2.0, or 3.0 with
+        CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT false; elsewhere it also depends on the
+        program's -cl-std, and the driver decides); offset + size past the device's size_t.
+        The device limits are read once per CommandQueue object.
         Raises TypeError/ValueError for malformed sizes, CLError from the driver
-        (InvalidWorkGroupSize, InvalidWorkItemSize, InvalidKernelArgs, ...).
+        (InvalidWorkGroupSize, e.g. for a size the kernel's CL_KERNEL_WORK_GROUP_SIZE or
+        reqd_work_group_size rules out; InvalidWorkItemSize, InvalidKernelArgs, ...).
         """
         if not isinstance(kernel, Kernel):
             raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
@@ -772,6 +881,14 @@ class _QueueKernels:
         dims = len(gsize)
         lsize = _work_sizes(local_size, "local_size", dims)
         offset = _work_sizes(global_offset, "global_offset", dims)
+        if lsize is not None or offset is not None:
+            limits = getattr(self, "_launch_limits", None)
+            try:
+                known = (global_size, local_size, global_offset) in limits.passed
+            except (AttributeError, TypeError):      # not read yet; lists (unhashable)
+                known = False
+            if not known:
+                _check_launch(self, gsize, lsize, offset, (global_size, local_size, global_offset))
         n, events = wait_list(wait_for)
         if not event:
             checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events, None)
@@ -779,7 +896,7 @@ class _QueueKernels:
         handle = raw.cl_event()
         checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events,
                                        ctypes.byref(handle))
-        return Event.from_handle(handle, retain=False)
+        return enqueued(self, handle)
 
     def enqueue_native_kernel(self, function: Callable[..., Any], args_bytes: Any = None,
                               mem_objects: Sequence[MemObject] = (), wait_for: Sequence[Event] = ()) -> Event:
@@ -845,7 +962,7 @@ class _QueueKernels:
         except BaseException:
             _callbacks.forget(key)
             raise
-        result = Event.from_handle(event, retain=False)
+        result = enqueued(self, event)
         _pins.until_complete(result.handle, block, mem_list, locations)
         return result
 

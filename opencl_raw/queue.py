@@ -7,9 +7,10 @@ shared virtual memory in :mod:`opencl_raw.svm`.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Optional, Union
 
-from . import checked, raw
+from . import _exit, checked, raw
 from ._handle import Handle, Properties, properties_array
 from .event import _QueueEvents
 from .image import _QueueImages
@@ -45,11 +46,33 @@ class CommandQueue(_QueueMemory, _QueueImages, _QueueKernels, _QueueEvents, _Que
     ``.context``, ``.device``, ``.properties``.
     """
 
-    __slots__ = ()
+    # _device: the Device (known at creation, else asked once); _context_ref: a weak reference to
+    # the Context object it was made with; _launch_limits: the device limits enqueue_nd_range_kernel
+    # checks, read once (see program._launch_limits)
+    __slots__ = ("_device", "_context_ref", "_launch_limits")
     _ctype = raw.cl_command_queue
     _retain_name, _release_name = "clRetainCommandQueue", "clReleaseCommandQueue"
     _info_group, _info_function = "CommandQueue", "clGetCommandQueueInfo"
     _attr_prefixes = ("CL_QUEUE_",)
+
+    def _adopt(self, handle, retain: bool, owned: bool = True) -> None:
+        Handle._adopt(self, handle, retain, owned)
+        _exit.queue_created(self)          # at exit the binding waits for its commands
+
+    def _known_device(self) -> Device:
+        """The queue's Device: the one it was made for, else CL_QUEUE_DEVICE asked once.
+        Known even after release() when it was known before."""
+        device = getattr(self, "_device", None)
+        if device is None:
+            device = self._device = self.get_info(raw.CL_QUEUE_DEVICE)
+        return device
+
+    def _context_object(self):
+        """The Context object the queue was made with while it lives unreleased, else None."""
+        ref = getattr(self, "_context_ref", None)
+        context = ref() if ref is not None else None
+        return context if context is not None and not context.released else None
+
 
     def __init__(self, context, device: Optional[Device] = None, properties: Union[Properties, int] = None):
         self._handle = None
@@ -67,6 +90,9 @@ class CommandQueue(_QueueMemory, _QueueImages, _QueueKernels, _QueueEvents, _Que
                 bits |= value
             handle = checked.clCreateCommandQueue(context.handle, device.handle, bits)
         self._adopt(handle, retain=False)
+        self._device = device
+        self._gate_devices = (device._value,)
+        self._context_ref = weakref.ref(context) if isinstance(context, Handle) else None
 
     # -- synchronisation ------------------------------------------------------
     def flush(self) -> None:

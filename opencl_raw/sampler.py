@@ -22,7 +22,11 @@ class Sampler(Handle):
     ``.context``, ``.reference_count``, ``.properties`` (2.0).
     """
 
-    __slots__ = ()
+    # _context_ref: a Context reference of the sampler's own. The specification does not say that a
+    # sampler keeps its context alive, and Oclgrind 21.10 deletes a released context under its
+    # samplers (CL_SAMPLER_CONTEXT then names freed memory): while this object holds the sampler,
+    # it holds the context too. Samplers adopted with from_handle have none.
+    __slots__ = ("_context_ref",)
     _ctype = raw.cl_sampler
     _retain_name, _release_name = "clRetainSampler", "clReleaseSampler"
     _info_group, _info_function = "Sampler", "clGetSamplerInfo"
@@ -32,6 +36,22 @@ class Sampler(Handle):
                  addressing_mode: int = raw.CL_ADDRESS_CLAMP_TO_EDGE, filter_mode: int = raw.CL_FILTER_NEAREST):
         self._handle = None
         self._adopt(_create_sampler_handle(context, normalized_coords, addressing_mode, filter_mode), retain=False)
+        self._context_ref = _own_reference(context)
+
+    def release(self) -> None:
+        """Give back this object's reference (``clReleaseSampler``), then its context reference.
+        Idempotent. Raises CLError if the driver refuses the release."""
+        try:
+            Handle.release(self)
+        finally:
+            context, self._context_ref = getattr(self, "_context_ref", None), None
+            if context is not None:
+                context.release()
+
+
+def _own_reference(context):
+    """A new wrapper holding its own reference to ``context``'s cl_context."""
+    return type(context).from_handle(context.handle, retain=True)
 
 
 def _mode(value: Any, enum_cls, what: str) -> int:
@@ -44,6 +64,8 @@ def _mode(value: Any, enum_cls, what: str) -> int:
 
 
 def _create_sampler_handle(context, normalized_coords, addressing_mode, filter_mode):
+    if not isinstance(context, Handle) or context._ctype is not raw.cl_context:
+        raise TypeError(f"context must be a Context, got {type(context).__name__}")
     if not isinstance(normalized_coords, (bool, int)) or normalized_coords not in (0, 1):
         raise TypeError(f"normalized_coords must be a bool, got {normalized_coords!r}")
     addressing_mode = _mode(addressing_mode, AddressingMode, "addressing_mode")
@@ -75,7 +97,9 @@ class _ContextSamplers:
         # None is passed as an empty list (just the terminating 0): the same defaults by the
         # specification, and PoCL 3.1 refuses a NULL list with CL_INVALID_VALUE
         props = properties_array(properties if properties is not None else (), raw.cl_sampler_properties)
-        return Sampler.from_handle(checked.clCreateSamplerWithProperties(self.handle, props), retain=False)
+        sampler = Sampler.from_handle(checked.clCreateSamplerWithProperties(self.handle, props), retain=False)
+        sampler._context_ref = _own_reference(self)
+        return sampler
 
     def create_sampler(self, normalized_coords: bool = False, addressing_mode: int = raw.CL_ADDRESS_CLAMP_TO_EDGE,
                        filter_mode: int = raw.CL_FILTER_NEAREST) -> Sampler:

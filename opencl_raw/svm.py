@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 
 from . import _callbacks, _host, checked, raw
 from .errors import OpenCLRawWarning, ReleasedHandleError
-from .event import Event, pin_until_complete, wait_list
+from .event import Event, enqueued, pin_until_complete, wait_list
 
 _ACCESS = raw.CL_MEM_READ_WRITE | raw.CL_MEM_WRITE_ONLY | raw.CL_MEM_READ_ONLY
 _SVM_FLAGS = _ACCESS | raw.CL_MEM_SVM_FINE_GRAIN_BUFFER | raw.CL_MEM_SVM_ATOMICS
@@ -317,7 +317,7 @@ class _QueueSVM:
         event = raw.cl_event()
         checked.clEnqueueSVMMemcpy(self.handle, bool(blocking), dst_address, src_address, size, n, events,
                                    ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
+        result = enqueued(self, event)
         if not blocking:
             pin_until_complete(result, dst_keep, src_keep)
         return result
@@ -352,7 +352,7 @@ class _QueueSVM:
         event = raw.cl_event()
         checked.clEnqueueSVMMemFill(self.handle, svm.pointer + offset, data, width, size, n, events,
                                     ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
+        result = enqueued(self, event)
         pin_until_complete(result, svm)
         return result
 
@@ -385,8 +385,11 @@ class _QueueSVM:
         event = raw.cl_event()
         checked.clEnqueueSVMMap(self.handle, bool(blocking), flags, svm.pointer + offset, size, n, events,
                                 ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
-        return _array(svm, svm.pointer + offset, size, dtype, shape, "enqueue_svm_map"), result
+        result = enqueued(self, event)
+        array = _array(svm, svm.pointer + offset, size, dtype, shape, "enqueue_svm_map")
+        if not flags & (raw.CL_MAP_WRITE | raw.CL_MAP_WRITE_INVALIDATE_REGION):
+            array.flags.writeable = False    # writes to a region mapped for reading may be lost at unmap
+        return array, result
 
     def enqueue_svm_unmap(self, svm: Any, wait_for: Sequence[Event] = ()) -> Event:
         """End host access to a region mapped by :meth:`enqueue_svm_map` (clEnqueueSVMUnmap, OpenCL 2.0).
@@ -411,7 +414,7 @@ class _QueueSVM:
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueSVMUnmap(self.handle, address, n, events, ctypes.byref(event))
-        return Event.from_handle(event, retain=False)
+        return enqueued(self, event)
 
     def enqueue_svm_migrate_mem(self, svms: Union[SVMAllocation, Iterable[SVMAllocation]], flags: int = 0,
                                 wait_for: Sequence[Event] = ()) -> Event:
@@ -435,7 +438,7 @@ class _QueueSVM:
         event = raw.cl_event()
         checked.clEnqueueSVMMigrateMem(self.handle, len(items), pointers, None, flags, n, events,
                                        ctypes.byref(event))
-        result = Event.from_handle(event, retain=False)
+        result = enqueued(self, event)
         pin_until_complete(result, items)
         return result
 
@@ -483,7 +486,7 @@ class _QueueSVM:
         for svm in items:
             context, _ = svm._mark_freed()
             context.release()             # the queue holds the context until the command has run
-        return Event.from_handle(event, retain=False)
+        return enqueued(self, event)
 
 
 def _then_free(callback: Callable, context_value: int) -> Callable:

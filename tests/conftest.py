@@ -1,20 +1,53 @@
 """Shared fixtures and helpers of the opencl_raw test suite.
 
-Device selection (fixtures ``raw_platform`` and ``raw_device``, raw handles usable
-by every layer):
+Every device of every platform
+------------------------------
+The device fixtures (``raw_platform`` / ``raw_device``: raw handles usable by every
+layer; ``device``, and ``context`` / ``queue`` built on it: handle-layer objects) are
+parametrized over every device of every platform the ICD loader lists, with ids such as
+``pocl-0`` and ``oclgrind-0`` (a short platform name, the device's index on it).  A test
+that uses none of them runs once.  ``OPENCL_RAW_PLATFORM`` / ``OPENCL_RAW_DEVICE``
+(case-insensitive substrings of the platform and device names; either or both) restrict
+the list.  Tests needing a device are skipped when no OpenCL library loads or nothing
+matches.
 
-- ``OPENCL_RAW_PLATFORM`` / ``OPENCL_RAW_DEVICE``: case-insensitive substrings of
-  the platform name and device name; either or both may be set;
-- otherwise the first device of the platform named "Portable Computing Language"
-  (PoCL), the CPU driver the suite is written against.
+Oclgrind (vendors folder)
+-------------------------
+When ``OCL_ICD_VENDORS`` (and ``OPENCL_RAW_ICDS``) are unset and Oclgrind is installed
+(``/usr/lib/oclgrind/liboclgrind-rt-icd.so``) but not registered, ``pytest_configure``
+makes a temporary vendors folder holding one ``.icd`` file per driver library: those of
+``/etc/OpenCL/vendors`` (``OPENCL_VENDOR_PATH``), PoCL's first, then Oclgrind's; it sets
+``OCL_ICD_VENDORS`` to it and ``OCL_ICD_PLATFORM_SORT=none`` before anything loads
+libOpenCL, so that the loader's platform 0 stays PoCL (the default device of the demo
+and of ``select_device()``) in this process and in its subprocesses.  The folder is
+also in ``OPENCL_RAW_TEST_VENDORS`` (set, empty, when no folder is made); a pytest run
+inside a test, which sees that variable, makes none and keeps the vendors it is given.
+Set ``OCL_ICD_VENDORS`` yourself (e.g. to ``/etc/OpenCL/vendors``) to opt out.
 
-Tests needing a device are skipped when no OpenCL library loads or nothing matches.
+Oclgrind is a simulator: every work-item is interpreted (long kernels take minutes), its
+clFlush blocks on user events, and it departs from the specification in places (the
+markers say where). So it runs a subset (``OPENCL_RAW_OCLGRIND``):
+
+- ``basics`` (default): the modules of :data:`OCLGRIND_MODULES` (what matters for an
+  OpenCL 1.2 device: the 12 steps of the three layers, queue, memory, program, event
+  and handle basics, the version gate's fallbacks), less their tests marked
+  ``@pytest.mark.not_on_oclgrind("reason")`` (the heavy ones: hypothesis, leaks, big
+  images, benchmarks); the rest is deselected, and the summary says why per module;
+- ``all``: every device test; ``off``: none.
+
+Kernels and buffers whose size does not matter to what a test checks are scaled down
+on simulators: fixtures ``on_simulator`` (bool) and ``problem_size(full, small=None)``.
+The summary ends with the outcome counts per device.
 """
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
-from typing import List, Optional, Tuple
+import re
+import shutil
+import tempfile
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import pytest
 
@@ -103,79 +136,387 @@ def raw_is_pocl(platform) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# Device selection.
+# Vendors folder with Oclgrind (see the module docstring).
 # ---------------------------------------------------------------------------
 
-def _select_raw_device() -> Tuple[raw.cl_platform_id, raw.cl_device_id]:
+OCLGRIND_ICD = "/usr/lib/oclgrind/liboclgrind-rt-icd.so"
+SYSTEM_VENDORS = "/etc/OpenCL/vendors"
+
+
+def _icd_libraries(folder: str) -> List[str]:
+    """The library line of each ``.icd`` file of ``folder`` (sorted by file name, duplicates dropped)."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".icd") and not n.startswith("."))
+    except OSError:
+        return []
+    libraries = []
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                line = f.readline().strip()
+        except OSError:
+            continue
+        if line and line not in libraries:
+            libraries.append(line)
+    return libraries
+
+
+def make_vendors_folder(libraries: List[str], parent: Optional[str] = None) -> str:
+    """A new folder with one ``.icd`` file per library, listed by ``readdir`` (and so by
+    the loader with ``OCL_ICD_PLATFORM_SORT=none``) in the order of ``libraries``.
+
+    Directory order depends on the file system (name hashes on ext4, creation order on
+    tmpfs), so names are tried until the order comes out right.
+    """
+    folder = tempfile.mkdtemp(prefix="opencl_raw_vendors_", dir=parent)
+    stems = [os.path.basename(lib).split(".")[0].replace("lib", "", 1) or "driver" for lib in libraries]
+    for attempt in range(64):
+        names = [f"{i}{attempt}-{stem}.icd" for i, stem in enumerate(stems)]
+        order = list(range(len(names))) if attempt % 2 == 0 else list(reversed(range(len(names))))
+        for i in order:
+            with open(os.path.join(folder, names[i]), "w", encoding="utf-8") as f:
+                f.write(libraries[i] + "\n")
+        if [n for n in os.listdir(folder)] == names:
+            break
+        for name in names:
+            os.remove(os.path.join(folder, name))
+    else:   # never seen; the loader's order is then the folder's
+        for name, library in zip(names, libraries):
+            with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+                f.write(library + "\n")
+    return folder
+
+
+def _set_up_vendors(config) -> None:
+    steering = ("OCL_ICD_VENDORS", "OPENCL_RAW_ICDS", "OPENCL_RAW_TEST_VENDORS")
+    if any(os.environ.get(name) is not None for name in steering) or not os.path.exists(OCLGRIND_ICD):
+        os.environ.setdefault("OPENCL_RAW_TEST_VENDORS", "")     # a pytest run inside a test makes none either
+        return
+    libraries = _icd_libraries(os.environ.get("OPENCL_VENDOR_PATH") or SYSTEM_VENDORS)
+    if not libraries or any("oclgrind" in lib.lower() for lib in libraries):
+        os.environ["OPENCL_RAW_TEST_VENDORS"] = ""
+        return                                   # no system driver, or Oclgrind registered already
+    libraries.sort(key=lambda lib: "pocl" not in lib.lower())      # PoCL first: platform 0
+    folder = make_vendors_folder(libraries + [OCLGRIND_ICD])
+    os.environ["OCL_ICD_VENDORS"] = folder
+    os.environ["OPENCL_RAW_TEST_VENDORS"] = folder
+    os.environ.setdefault("OCL_ICD_PLATFORM_SORT", "none")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+#: Why user-event tests do not run on Oclgrind.
+OCLGRIND_FLUSH_BLOCKS = ("Oclgrind 21.10 runs the queue inside clFlush (and timed waits flush): a command held "
+                         "by a pending user event blocks it for ever")
+
+_watchdog_file = None
+
+
+def pytest_configure(config):
+    global _watchdog_file
+    config.addinivalue_line(
+        "markers", "not_on_oclgrind(reason): too heavy for a simulator, or blocks there; deselected on Oclgrind "
+                   "unless OPENCL_RAW_OCLGRIND=all")
+    _set_up_vendors(config)
+    # pytest-timeout's signal method cannot interrupt a call blocked inside the driver; the
+    # watchdog below then ends the run (exit 1, tracebacks on the terminal's stderr, which
+    # pytest does not capture at configure time) instead of letting it hang.
+    _watchdog_file = os.fdopen(os.dup(2), "w")
+    config.add_cleanup(_watchdog_file.close)
+
+
+def _timeout_of(item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0] or 0)
+    try:
+        return float(item.config.getini("timeout") or 0)
+    except (ValueError, TypeError):
+        return 0.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A hard limit per test: its pytest-timeout limit + 60 s, then faulthandler exits the process."""
+    limit = _timeout_of(item)
+    if limit > 0 and _watchdog_file is not None:
+        faulthandler.dump_traceback_later(limit + 60, exit=True, file=_watchdog_file)
+    try:
+        yield
+    finally:
+        if limit > 0:
+            faulthandler.cancel_dump_traceback_later()
+
+
+# ---------------------------------------------------------------------------
+# Targets: every device of every platform (parametrization of the device fixtures).
+# ---------------------------------------------------------------------------
+
+#: Test modules that run on Oclgrind (``OPENCL_RAW_OCLGRIND=basics``, the default): what
+#: matters for an OpenCL 1.2 device. The others run on the other devices only.
+OCLGRIND_MODULES = {
+    "test_twelve_steps_raw", "test_twelve_steps_checked", "test_twelve_steps_handles",
+    "test_queue", "test_memory", "test_program", "test_event", "test_handle", "test_gate",
+    "test_context", "test_platform", "test_extensions",
+    "test_diagnostics", "test_strategies",
+}
+#: Why some other modules with device tests do not run on Oclgrind by default.
+NOT_ON_OCLGRIND = {
+    "test_properties": "hypothesis: hundreds of transfers and kernel runs (opencl_raw.testing runs on it instead)",
+    "test_bench": "benchmarks",
+    "test_leaks": "leak checks: thousands of create/release cycles",
+    "test_image": "images: every format and size; Oclgrind 21.10 reports CL_IMAGE_ROW_PITCH 0, which most fail on",
+    "test_info_tool": "clinfo comparisons run once, in subprocesses",
+}
+SIMULATORS = ("oclgrind",)
+_SHORT_NAMES = {"portable computing language": "pocl", "oclgrind": "oclgrind"}
+
+
+class Target(NamedTuple):
+    """One device to run the device tests on."""
+    id: str                 # e.g. "pocl-0": short platform name, device index on that platform
+    platform_index: int     # in the loader's order
+    device_index: int
+    platform_name: str
+    device_name: str
+    version: Tuple[int, int] = (0, 0)    # CL_DEVICE_VERSION
+
+    @property
+    def simulator(self) -> bool:
+        return self.id.split("-")[0] in SIMULATORS
+
+
+def _short_name(platform_name: str) -> str:
+    name = _SHORT_NAMES.get(platform_name.strip().lower())
+    if name is None:
+        words = "".join(c if c.isalnum() else " " for c in platform_name.lower()).split()
+        name = words[0] if words else "platform"
+    return name
+
+
+_targets_cache: Optional[Tuple[List[Target], str]] = None
+
+
+def device_targets() -> Tuple[List[Target], str]:
+    """(the targets, why there are none): every device of every platform, restricted by
+    OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE. Enumerated once, with the raw layer."""
+    global _targets_cache
+    if _targets_cache is not None:
+        return _targets_cache
     try:
         platforms = raw_platform_ids()
     except (LibraryNotFoundError, FunctionUnavailableError) as exc:
-        pytest.skip(f"no OpenCL library: {exc}")
+        _targets_cache = [], f"no OpenCL library: {exc}"
+        return _targets_cache
     want_platform = os.environ.get("OPENCL_RAW_PLATFORM", "").lower()
     want_device = os.environ.get("OPENCL_RAW_DEVICE", "").lower()
-    if not want_platform and not want_device:
-        want_platform = POCL_PLATFORM_NAME.lower()
-    seen = []
-    for platform in platforms:
+    targets, seen, used = [], [], {}
+    for p_index, platform in enumerate(platforms):
         platform_name = raw_platform_name(platform)
-        for device in raw_device_ids(platform):
+        short = _short_name(platform_name)
+        used[short] = used.get(short, 0) + 1
+        if used[short] > 1:                       # a second platform of the same name
+            short = f"{short}{used[short] - 1}"
+        for d_index, device in enumerate(raw_device_ids(platform)):
             device_name = raw_device_name(device)
             seen.append(f"{platform_name!r}/{device_name!r}")
             if want_platform in platform_name.lower() and want_device in device_name.lower():
-                return platform, device
-    pytest.skip(f"no OpenCL device matches platform~{want_platform!r} device~{want_device!r}; "
-                f"available: {', '.join(seen) or 'none'}")
+                version = re.match(r"OpenCL (\d+)\.(\d+)",
+                                   raw_info_string(raw.clGetDeviceInfo, device, raw.CL_DEVICE_VERSION))
+                targets.append(Target(f"{short}-{d_index}", p_index, d_index, platform_name, device_name,
+                                      (int(version.group(1)), int(version.group(2))) if version else (0, 0)))
+    why = "" if targets else (f"no OpenCL device matches platform~{want_platform!r} device~{want_device!r}; "
+                              f"available: {', '.join(seen) or 'none'}")
+    _targets_cache = targets, why
+    return _targets_cache
+
+
+def pytest_generate_tests(metafunc):
+    if "cl_target" in metafunc.fixturenames:
+        targets, _ = device_targets()
+        metafunc.parametrize("cl_target", targets or [None], ids=[t.id for t in targets] or ["no-device"],
+                             indirect=True, scope="session")
+
+
+def _oclgrind_mode() -> str:
+    mode = os.environ.get("OPENCL_RAW_OCLGRIND", "basics").strip().lower() or "basics"
+    if mode not in ("basics", "all", "off"):
+        raise pytest.UsageError(f"OPENCL_RAW_OCLGRIND={mode!r}: use basics, all or off")
+    return mode
+
+
+def _target_of(item) -> Optional[Target]:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("cl_target") if callspec is not None else None
+
+
+def _why_not_on_simulator(item) -> Optional[str]:
+    """None when ``item`` runs on a simulator in the ``basics`` mode, else the reason."""
+    module = item.module.__name__.rpartition(".")[2] if item.module else ""
+    marker = item.get_closest_marker("not_on_oclgrind")
+    if marker is not None:
+        return f"{module}: {marker.args[0] if marker.args else marker.kwargs.get('reason', 'marked')}"
+    if module in OCLGRIND_MODULES:
+        return None
+    return f"{module}: {NOT_ON_OCLGRIND.get(module, 'not one of the Oclgrind basics (OCLGRIND_MODULES)')}"
+
+
+_deselected: Dict[str, int] = {}
+_outcomes: Dict[str, Dict[str, int]] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    mode = _oclgrind_mode()
+    keep, drop = [], []
+    for item in items:
+        target = _target_of(item)
+        why = None
+        if target is not None and target.simulator and mode != "all":
+            why = "OPENCL_RAW_OCLGRIND=off" if mode == "off" else _why_not_on_simulator(item)
+        if why is None:
+            keep.append(item)
+        else:
+            drop.append(item)
+            key = f"{target.id}: {why}"
+            _deselected[key] = _deselected.get(key, 0) + 1
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        target = "no device"
+        params = getattr(report, "_cl_target", None)
+        if params is not None:
+            target = params
+        counts = _outcomes.setdefault(target, {})
+        outcome = "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+        counts[outcome] = counts.get(outcome, 0) + 1
+
+
+_REQUIREMENT = re.compile(r"^OpenCL (\d+)\.(\d+)$")
+
+
+def _too_old_for(target: Optional[Target], exc: BaseException) -> Optional[str]:
+    """The skip reason when ``exc`` is the version gate refusing a function this device is too old for."""
+    if target is None or not isinstance(exc, FunctionUnavailableError):
+        return None
+    wanted = _REQUIREMENT.match(getattr(exc, "requirement", "") or "")
+    if wanted is None or target.version >= (int(wanted.group(1)), int(wanted.group(2))):
+        return None
+    return (f"{target.id} reports OpenCL {target.version[0]}.{target.version[1]}; "
+            f"{exc.function} needs {exc.requirement} (the version gate)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    target = _target_of(item)
+    report._cl_target = target.id if target is not None else "no device"
+    if report.failed and call.excinfo is not None and report.when in ("setup", "call"):
+        reason = _too_old_for(target, call.excinfo.value)
+        if reason is not None:
+            path, lineno, _ = item.reportinfo()
+            report.outcome = "skipped"
+            report.longrepr = (str(path), (lineno or 0) + 1, f"Skipped: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _deselected:
+        terminalreporter.section("deselected on simulators")
+        for key, count in sorted(_deselected.items()):
+            terminalreporter.line(f"{count:5d}  {key}")
+    if _outcomes:
+        terminalreporter.section("outcomes per device")
+        for target, counts in sorted(_outcomes.items()):
+            text = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+            terminalreporter.line(f"{target}: {text}")
 
 
 @pytest.fixture(scope="session")
-def raw_platform_and_device() -> Tuple[raw.cl_platform_id, raw.cl_device_id]:
-    """The selected (cl_platform_id, cl_device_id); see the module docstring."""
-    return _select_raw_device()
+def cl_target(request) -> Target:
+    """The device this test instance runs on (the parameter of the device fixtures)."""
+    target = request.param
+    if target is None:
+        pytest.skip(device_targets()[1])
+    return target
+
+
+@pytest.fixture(scope="session")
+def on_simulator(cl_target) -> bool:
+    """True on a simulator (Oclgrind): scale problem sizes down."""
+    return cl_target.simulator
+
+
+@pytest.fixture(scope="session")
+def problem_size(cl_target):
+    """``problem_size(full, small=None)``: ``full`` on real devices; on simulators ``small``
+    (default ``max(1, full // 16)``)."""
+    def size(full: int, small: Optional[int] = None) -> int:
+        if not cl_target.simulator:
+            return full
+        return small if small is not None else max(1, full // 16)
+    return size
+
+
+def _raw_handles(target: Target) -> Tuple[raw.cl_platform_id, raw.cl_device_id]:
+    platform = raw_platform_ids()[target.platform_index]
+    device = raw_device_ids(platform)[target.device_index]
+    assert raw_device_name(device) == target.device_name, "the loader's device order changed"
+    return platform, device
+
+
+# The raw selection helpers of earlier versions: the first target.
+def _select_raw_device() -> Tuple[raw.cl_platform_id, raw.cl_device_id]:
+    targets, why = device_targets()
+    if not targets:
+        pytest.skip(why)
+    return _raw_handles(targets[0])
+
+
+@pytest.fixture(scope="session")
+def raw_platform_and_device(cl_target) -> Tuple[raw.cl_platform_id, raw.cl_device_id]:
+    """(cl_platform_id, cl_device_id) of this test instance's device."""
+    return _raw_handles(cl_target)
 
 
 @pytest.fixture(scope="session")
 def raw_platform(raw_platform_and_device) -> raw.cl_platform_id:
-    """The selected platform, a raw ``cl_platform_id``."""
+    """The platform of this test instance's device, a raw ``cl_platform_id``."""
     return raw_platform_and_device[0]
 
 
 @pytest.fixture(scope="session")
 def raw_device(raw_platform_and_device) -> raw.cl_device_id:
-    """The selected device, a raw ``cl_device_id`` of :func:`raw_platform`."""
+    """This test instance's device, a raw ``cl_device_id`` of :func:`raw_platform`."""
     return raw_platform_and_device[1]
 
 
 # ---------------------------------------------------------------------------
-# Handle-layer fixtures (the top level of opencl_raw), same selection rule as above:
-# OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE substrings, else the PoCL platform.
+# Handle-layer fixtures (the top level of opencl_raw), on the same devices.
 # ---------------------------------------------------------------------------
 
-def select_handle_device():
-    """The selected device as an ``opencl_raw.Device``, enumerated with the handle layer."""
+def _handle_device(target: Target):
     import opencl_raw
 
-    try:
-        platforms = opencl_raw.get_platform_ids()
-    except (LibraryNotFoundError, FunctionUnavailableError) as exc:
-        pytest.skip(f"no OpenCL library: {exc}")
-    want_platform = os.environ.get("OPENCL_RAW_PLATFORM", "").lower()
-    want_device = os.environ.get("OPENCL_RAW_DEVICE", "").lower()
-    if not want_platform and not want_device:
-        want_platform = POCL_PLATFORM_NAME.lower()
-    seen = []
-    for platform in platforms:
-        for dev in platform.get_device_ids():
-            seen.append(f"{platform.name!r}/{dev.name!r}")
-            if want_platform in platform.name.lower() and want_device in dev.name.lower():
-                return dev
-    pytest.skip(f"no OpenCL device matches platform~{want_platform!r} device~{want_device!r}; "
-                f"available: {', '.join(seen) or 'none'}")
+    device = opencl_raw.get_platform_ids()[target.platform_index].get_device_ids()[target.device_index]
+    assert device.name == target.device_name, "the loader's device order changed"
+    return device
+
+
+def select_handle_device():
+    """The first target as an ``opencl_raw.Device`` (for code outside the fixtures)."""
+    targets, why = device_targets()
+    if not targets:
+        pytest.skip(why)
+    return _handle_device(targets[0])
 
 
 @pytest.fixture(scope="session")
-def device():
-    """The selected device, an ``opencl_raw.Device`` (the same device as :func:`raw_device`)."""
-    return select_handle_device()
+def device(cl_target):
+    """This test instance's device, an ``opencl_raw.Device`` (the same device as :func:`raw_device`)."""
+    return _handle_device(cl_target)
 
 
 @pytest.fixture
@@ -202,8 +543,6 @@ def queue(context, device):
 # ---------------------------------------------------------------------------
 # Oclgrind (OpenCL 1.2) in a subprocess: old-device paths and the version gate.
 # ---------------------------------------------------------------------------
-
-OCLGRIND_ICD = "/usr/lib/oclgrind/liboclgrind-rt-icd.so"
 
 
 @pytest.fixture(scope="session")

@@ -283,7 +283,7 @@ def test_queried_objects_are_retained_wrappers(device, context, queue, program):
         (queue, "context", context), (queue, "device", device),
         (buffer, "context", context), (program, "context", context),
         (kernel, "program", program), (kernel, "context", context),
-        (event, "command_queue", queue), (event, "context", context),
+        (event, "context", context),
     ]
     for owner, attribute, original in queries:
         before = original.reference_count
@@ -298,6 +298,11 @@ def test_queried_objects_are_retained_wrappers(device, context, queue, program):
         got.release()
         assert original.reference_count == before
         assert not original.released
+    # An event returned by an enqueue method answers CL_EVENT_COMMAND_QUEUE with its parent, the
+    # CommandQueue object itself, without asking the driver (which may have deleted a released queue).
+    before = queue.reference_count
+    assert event.command_queue is queue and event.get_info(raw.CL_EVENT_COMMAND_QUEUE) is queue
+    assert queue.reference_count == before
     # Tuples of devices, and the device's platform.
     devices = context.devices
     assert devices == (device,) and program.devices == (device,)

@@ -19,6 +19,8 @@ import opencl_raw as cl
 from opencl_raw import checked, errors, raw
 from opencl_raw.event import pinned_count
 
+from conftest import OCLGRIND_FLUSH_BLOCKS
+
 OCLGRIND = "/usr/lib/oclgrind/liboclgrind-rt-icd.so"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -417,6 +419,7 @@ def test_map_validation(queue, buffer, no_driver):
         queue.enqueue_map_buffer("buffer")
 
 
+@pytest.mark.not_on_oclgrind("Oclgrind 21.10 unmaps a pointer it never mapped (no CL_INVALID_VALUE)")
 def test_unmap_errors(queue, buffer):
     with pytest.raises(TypeError, match="mapped"):
         queue.enqueue_unmap_mem_object(buffer, [1, 2, 3])
@@ -475,13 +478,17 @@ def test_nd_range_validation(queue, program, context):
         queue.enqueue_nd_range_kernel(kernel, (True,))
     with pytest.raises(TypeError, match="Kernel"):
         queue.enqueue_nd_range_kernel(program, 16)
-    if not queue.device.get_info(raw.CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT):
-        with pytest.raises(errors.InvalidWorkGroupSize):
+    device = queue.device
+    if device.version_tuple < (2, 0) or (device.version_tuple >= (3, 0) and
+                                         not device.get_info(raw.CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT)):
+        # refused before the driver (which would say InvalidWorkGroupSize), naming why
+        with pytest.raises(ValueError, match="does not divide .* non-uniform work-groups"):
             queue.enqueue_nd_range_kernel(kernel, 10, 3)   # 3 does not divide 10
     kernel.release()
     buffer.release()
 
 
+@pytest.mark.not_on_oclgrind(OCLGRIND_FLUSH_BLOCKS)
 def test_flush_and_finish(queue, context, program, gate):
     data = np.arange(256, dtype=np.float32)
     buffer = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data)
