@@ -18,6 +18,10 @@ from .errors import OpenCLRawWarning, ReleasedHandleError
 Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
 
 
+# Bound now: at interpreter shutdown the module's globals (sys among them) may already be None.
+_is_finalizing = sys.is_finalizing
+
+
 class Handle:
     """Base of all handle classes: owns one reference to a ``cl_*`` handle.
 
@@ -104,7 +108,7 @@ class Handle:
         self.release()
 
     def __del__(self):
-        if getattr(self, "_handle", None) is None or sys.is_finalizing():
+        if getattr(self, "_handle", None) is None or _is_finalizing is None or _is_finalizing():
             return
         try:
             self.release()

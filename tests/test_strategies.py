@@ -130,7 +130,6 @@ def test_check_finds_a_bug(tmp_path, cl_target, check):
     if status == 3:
         pytest.skip(output.strip().splitlines()[-1])
     assert status == 1 and f"FAIL {check}" in output, output[-4000:]
-    assert "Falsifying example" in output, output[-4000:]
     assert any(m in output for m in messages), output[-4000:]
 
 
