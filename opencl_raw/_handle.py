@@ -232,7 +232,11 @@ def handle_array(objects: Iterable, cls: Type[Handle], what: str):
 
     Raises TypeError naming ``what`` for other objects, ReleasedHandleError for released ones.
     """
-    objects = list(objects)
+    try:
+        objects = list(objects)
+    except TypeError:
+        raise TypeError(f"{what} must be a sequence of {cls.__name__} objects, got {type(objects).__name__}") \
+            from None
     for obj in objects:
         if not isinstance(obj, cls):
             raise TypeError(f"{what} must hold {cls.__name__} objects, got {type(obj).__name__}")

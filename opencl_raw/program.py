@@ -6,6 +6,7 @@ import operator
 import re
 import struct
 import sys
+import weakref
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
@@ -286,9 +287,12 @@ _NOT_SET = object()
 
 
 def _arg_key(value: Any, pointer: Any) -> Any:
-    """What identifies an argument value for set_arg's unchanged check."""
+    """What identifies an argument value for set_arg's unchanged check (see _same_arg)."""
     if isinstance(value, Handle):
-        return value._value
+        # The wrapper object, weakly: a handle value alone is not enough, since a released
+        # cl_mem's address is soon given to a new one (PoCL reuses it at once), and a driver
+        # that resolved the old object at clSetKernelArg time would write into freed memory.
+        return weakref.ref(value)
     if isinstance(pointer, bytes):
         return pointer
     if value is None:
@@ -407,7 +411,7 @@ class Kernel(Handle):
         values = getattr(self, "_arg_values", None)
         if values is None:
             values = self._arg_values = {}
-        elif values.get(index, _NOT_SET) == key:
+        elif _same_arg(values.get(index, _NOT_SET), key):
             return  # OpenCL keeps argument values between enqueues: nothing to send
         try:
             checked.clSetKernelArg(handle, index, size, pointer)
@@ -595,6 +599,15 @@ def _arg_index(index: Any) -> int:
     return index
 
 
+def _same_arg(stored: Any, key: Any) -> bool:
+    """Whether set_arg may skip clSetKernelArg: the argument holds the same value. A handle
+    argument must be the very wrapper object set before, alive and unreleased (set_arg has
+    checked ``.handle``), so its cl_mem is the one the driver has."""
+    if type(key) is weakref.ref:
+        return type(stored) is weakref.ref and stored() is key()
+    return stored == key
+
+
 def _is_numpy(value: Any) -> bool:
     np = sys.modules.get("numpy")
     return np is not None and isinstance(value, np.generic)
@@ -613,7 +626,10 @@ class _ContextPrograms:
         ``source``: one string or a sequence of strings (str as UTF-8, or bytes), joined by the driver.
         Raises TypeError for other types, CLError from the driver.
         """
-        strings = [source] if isinstance(source, (str, bytes)) else list(source)
+        try:
+            strings = [source] if isinstance(source, (str, bytes)) else list(source)
+        except TypeError:
+            raise TypeError(f"source must be str, bytes or a sequence of them, got {type(source).__name__}") from None
         encoded = [encode(s, "source") for s in strings]
         array = (ctypes.c_char_p * len(encoded))(*encoded)
         lengths = (ctypes.c_size_t * len(encoded))(*[len(s) for s in encoded])

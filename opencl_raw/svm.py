@@ -31,6 +31,8 @@ _MAP_FLAGS = raw.CL_MAP_READ | raw.CL_MAP_WRITE | raw.CL_MAP_WRITE_INVALIDATE_RE
 _MIGRATE_FLAGS = raw.CL_MIGRATE_MEM_OBJECT_HOST | raw.CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED
 #: clSVMAlloc returns NULL for an alignment above the largest data type (long16 / double16)
 _MAX_ALIGNMENT = 128
+# Bound now: at interpreter shutdown the module's globals (sys among them) may already be None.
+_is_finalizing = sys.is_finalizing
 
 
 def _is_int(value) -> bool:
@@ -134,7 +136,7 @@ class SVMAllocation:
         self.free()
 
     def __del__(self):
-        if getattr(self, "_pointer", None) is None or sys.is_finalizing():
+        if getattr(self, "_pointer", None) is None or _is_finalizing is None or _is_finalizing():
             return
         context = self._context
         if context is None or context.released:   # never reached: the allocation owns a reference

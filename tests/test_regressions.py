@@ -1,0 +1,408 @@
+"""Regression cases (issue 6, section 9): one test per class of failure seen in bindings like
+this one, each stating the value or the error it expects. Several re-assert behaviour
+tested elsewhere as well (the docstrings say where): this file is the list to read.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import weakref
+
+import numpy as np
+import pytest
+
+import opencl_raw as cl
+from opencl_raw import _callbacks, _pins, checked, errors, raw
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SOURCE = """
+__kernel void vec3(__global float *out, float3 v, int n) {
+    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = n;
+}
+__kernel void ids(__global ulong *out) { out[get_global_id(0) - get_global_offset(0)] = get_global_id(0); }
+"""
+
+
+@pytest.fixture
+def program(context):
+    program = context.create_program_with_source(SOURCE).build()
+    yield program
+    program.release()
+
+
+def _wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+def test_host_array_collected_during_a_non_blocking_transfer(context, queue):
+    """Use after free of host memory: the only reference to the source of a non-blocking write
+    is dropped while the write waits for a user event. Expected: the binding's pin keeps the
+    array alive (weak reference still set) until the command completes, the buffer then
+    holds exactly the array's values, and the pin and the array go away afterwards."""
+    gate = context.create_user_event()
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 4096)
+    pins_before = _pins.count()
+    host = np.arange(1024, dtype=np.float32)
+    alive = weakref.ref(host)
+    write = queue.enqueue_write_buffer(buffer, host, blocking=False, wait_for=[gate])
+    del host
+    gc.collect()
+    assert alive() is not None and _pins.count() == pins_before + 1       # pinned, not freed
+    np.ones(1 << 20, np.float32)                                           # churn the allocator
+    gate.set_status(raw.CL_COMPLETE)
+    write.wait(timeout=30)
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(buffer).view(np.float32),
+                                  np.arange(1024, dtype=np.float32))
+    assert _wait_until(lambda: _pins.count() == pins_before)
+    gc.collect()
+    assert alive() is None
+    for obj in (write, buffer, gate):
+        obj.release()
+
+
+def test_callback_collected_before_it_fires(context, queue):
+    """A callback whose only reference is the one given to set_callback (a lambda the caller
+    drops) must still run: the binding keeps it until the driver calls it. Expected: it runs
+    once with CL_COMPLETE, then the registry is back to its size and the function is freed."""
+    gate = context.create_user_event()
+    marker = queue.enqueue_marker_with_wait_list([gate])
+    pending_before = _callbacks.pending()
+    ran = []
+
+    def make():
+        def callback(event, status):
+            ran.append(status)
+        return callback
+
+    callback = make()
+    alive = weakref.ref(callback)
+    marker.set_callback(callback)
+    del callback
+    gc.collect()
+    assert alive() is not None and _callbacks.pending() == pending_before + 1
+    gate.set_status(raw.CL_COMPLETE)
+    marker.wait(timeout=30)
+    assert _wait_until(lambda: ran == [raw.CL_COMPLETE])
+    assert _callbacks.pending() == pending_before
+    gc.collect()
+    assert alive() is None
+    for obj in (marker, gate):
+        obj.release()
+
+
+def _run(code: str, cl_target, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
+                       OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
+    environment.update(env or {})
+    try:
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=environment, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the program hung (more than {timeout} s): {exc.stderr!r}")
+
+
+def test_release_order_at_exit(cl_target):
+    """Crash at exit from the order in which wrappers die: module globals are cleared in no
+    particular order, so a context may be "released" before its buffers and kernels, and
+    Handle.__del__ may run while the binding's own modules are half torn down. Expected: exit
+    status 0 and an empty stderr (Handle.__del__ does nothing once the interpreter
+    finalizes; the process's end frees the driver's objects). More cases: test_exit.py."""
+    done = _run("""
+        import numpy as np
+        import opencl_raw as cl
+        from opencl_raw import raw
+        device = cl.select_device()
+        context = cl.create_context([device])
+        queue = context.create_command_queue_with_properties(device)
+        buffers = [context.create_buffer(raw.CL_MEM_READ_WRITE, 64) for _ in range(8)]
+        kernel = context.create_program_with_source("__kernel void k(__global int *a) { a[0] = 1; }").build() \\
+            .create_kernel("k")
+        kernel.set_arg(0, buffers[0])
+        queue.enqueue_nd_range_kernel(kernel, 1)
+        objects = {"a_context": context, "b_queue": queue, "c_kernel": kernel, "d_buffers": buffers}
+        context.release()            # the driver's objects live on by their implicit references
+        print("done")
+    """, cl_target)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout.strip() == "done", done
+
+
+def test_cl_float3_takes_16_bytes(queue, program, context, run_oclgrind):
+    """Argument size of 3-vectors: a float3 occupies 16 bytes (the size of a float4).
+    Expected: raw.cl_float3 is 16 bytes and its three values arrive; 12 bytes are refused by a
+    driver that follows the specification with CL_INVALID_ARG_SIZE (Oclgrind: InvalidArgSize),
+    while PoCL 3.1 accepts them, and then the three values arrive intact."""
+    assert raw.sizeof(raw.cl_float3) == 16
+    kernel = program.create_kernel("vec3")
+    out = context.create_buffer(raw.CL_MEM_READ_WRITE, 16)
+    kernel.set_arg(0, out)
+    kernel.set_arg(2, np.int32(9))
+    kernel.set_arg(1, raw.cl_float3(1, 2, 3))
+    queue.enqueue_nd_range_kernel(kernel, 1).wait()
+    assert queue.enqueue_read_buffer(out).view(np.float32).tolist() == [1, 2, 3, 9]
+    try:
+        kernel.set_arg(1, np.array([4, 5, 6], np.float32).tobytes())
+    except errors.InvalidArgSize:
+        pass
+    else:
+        queue.enqueue_nd_range_kernel(kernel, 1).wait()
+        assert queue.enqueue_read_buffer(out).view(np.float32).tolist() == [4, 5, 6, 9]
+    kernel.release()
+    out.release()
+    result = run_oclgrind(f"""
+import json
+import numpy as np
+import opencl_raw as cl
+from opencl_raw import errors, raw
+device = cl.select_device()
+context = cl.create_context([device])
+kernel = context.create_program_with_source('''{SOURCE}''').build().create_kernel("vec3")
+try:
+    kernel.set_arg(1, bytes(12))
+    print(json.dumps("accepted"))
+except errors.CLError as exc:
+    print(json.dumps(exc.name))
+""")
+    assert result == "CL_INVALID_ARG_SIZE"
+
+
+def test_global_offset_above_2_to_the_32(queue, program, context, device):
+    """Truncation of size_t work sizes: an offset of 2**32 + 7 with a global size of 8.
+    Expected: get_global_id is 2**32 + 7 + i (not 7 + i). See also test_validation.py."""
+    if device.get_info(raw.CL_DEVICE_ADDRESS_BITS) != 64:
+        pytest.skip("a 32-bit device")
+    kernel = program.create_kernel("ids")
+    out = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kernel.set_arg(0, out)
+    queue.enqueue_nd_range_kernel(kernel, 8, None, 2 ** 32 + 7).wait()
+    assert queue.enqueue_read_buffer(out).view(np.uint64).tolist() == [2 ** 32 + 7 + i for i in range(8)]
+    kernel.release()
+    out.release()
+
+
+def test_kernel_argument_of_the_wrong_width(program):
+    """Argument width: an int parameter given 8 bytes (numpy.int64). Expected: the driver's
+    CL_INVALID_ARG_SIZE, raised as errors.InvalidArgSize naming the argument and the kernel."""
+    kernel = program.create_kernel("vec3")
+    with pytest.raises(errors.InvalidArgSize, match=r"argument 2 \(8 bytes\) of kernel 'vec3'"):
+        kernel.set_arg(2, np.int64(3))
+    kernel.release()
+
+
+def test_zero_size_buffer(context):
+    """A zero-size allocation. Expected: the driver's CL_INVALID_BUFFER_SIZE
+    (errors.InvalidBufferSize, code -61), not a buffer of some other size."""
+    with pytest.raises(errors.InvalidBufferSize) as info:
+        context.create_buffer(raw.CL_MEM_READ_WRITE, 0)
+    assert info.value.code == -61 and info.value.name == "CL_INVALID_BUFFER_SIZE"
+
+
+def test_user_event_never_completed_while_another_thread_waits(context, queue):
+    """A hang on a user event: one thread waits with a timeout on a command held back by a user
+    event nobody completes yet; another waits without one. Expected: the timed wait raises
+    TimeoutError after its 0.3 s; the untimed one returns once this thread completes the
+    event (Event.wait(timeout=) exists for this; without a timeout a wait on an event that is
+    never completed blocks for ever, as in C)."""
+    gate = context.create_user_event()
+    marker = queue.enqueue_marker_with_wait_list([gate])
+    results = {}
+
+    def timed():
+        start = time.monotonic()
+        try:
+            marker.wait(timeout=0.3)
+            results["timed"] = "returned"
+        except TimeoutError:
+            results["timed"] = time.monotonic() - start
+
+    def untimed():
+        marker.wait()
+        results["untimed"] = "returned"
+
+    threads = [threading.Thread(target=timed, daemon=True), threading.Thread(target=untimed, daemon=True)]
+    for thread in threads:
+        thread.start()
+    threads[0].join(30)
+    assert isinstance(results.get("timed"), float) and 0.3 <= results["timed"] < 10, results
+    assert "untimed" not in results
+    gate.set_status(raw.CL_COMPLETE)
+    threads[1].join(30)
+    assert results.get("untimed") == "returned"
+    for obj in (marker, gate):
+        obj.release()
+
+
+def test_read_larger_than_the_buffer(context, queue, monkeypatch):
+    """Out-of-bounds transfer: reading 128 bytes from a 64-byte buffer (or 64 bytes at offset 8).
+    Expected: ValueError naming the sizes, before the driver is called (clEnqueueReadBuffer
+    is never reached)."""
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    called = []
+    monkeypatch.setattr(checked, "clEnqueueReadBuffer", lambda *args: called.append(args))
+    with pytest.raises(ValueError, match="128 bytes at offset 0 exceed the 64 bytes"):
+        queue.enqueue_read_buffer(buffer, np.empty(32, np.float32))
+    with pytest.raises(ValueError, match="64 bytes at offset 8 exceed the 64 bytes"):
+        queue.enqueue_read_buffer(buffer, np.empty(16, np.float32), offset=8)
+    assert called == []
+    buffer.release()
+
+
+# --------------------------------------------------------------------------- #
+# objects returned by queries, destructors
+# --------------------------------------------------------------------------- #
+
+def test_event_command_queue_after_the_queue_was_released(context, device, monkeypatch):
+    """The colleague's crash: ``event.command_queue`` after the queue was released asked the
+    driver for CL_EVENT_COMMAND_QUEUE, which may name a queue the driver already deleted
+    (Oclgrind 21.10 does; the process died). Expected: the event returns its parent, the
+    CommandQueue object, while it is unreleased, and ReleasedHandleError afterwards, without
+    asking the driver about the event in either case; ``event.context`` comes from the queue
+    or from the Context object the queue was made with."""
+    queue = context.create_command_queue_with_properties(device)
+    event = queue.enqueue_marker_with_wait_list()
+    event.wait()
+    asked = []
+    original = checked.clGetEventInfo
+
+    def spy(handle, param, *rest):
+        asked.append(param)
+        return original(handle, param, *rest)
+
+    monkeypatch.setattr(checked, "clGetEventInfo", spy)
+    assert event.command_queue is queue
+    queue.release()
+    with pytest.raises(errors.ReleasedHandleError, match="CommandQueue of .* was released"):
+        event.command_queue
+    with pytest.raises(errors.ReleasedHandleError):
+        event.get_info(raw.CL_EVENT_COMMAND_QUEUE)
+    ctx = event.context
+    assert ctx == context
+    ctx.release()
+    assert raw.CL_EVENT_COMMAND_QUEUE not in asked and raw.CL_EVENT_CONTEXT not in asked
+    assert event.command_type == cl.CommandType.MARKER         # the event itself still answers
+    event.release()
+
+
+def test_queried_objects_after_their_parents_were_released_on_oclgrind(run_oclgrind):
+    """The same crash and its relatives on Oclgrind 21.10, which deletes a released queue or
+    context under its events and samplers. Expected: a ReleasedHandleError where the parent is
+    gone (an event's queue; an event's context once its queue and context were released; a
+    user event's context), a working answer where the binding holds a reference (a
+    sampler's context), and no crash. The objects the specification keeps alive by implicit
+    references (a sub-buffer's parent: CL_MEM_ASSOCIATED_MEMOBJECT; a kernel's program:
+    CL_KERNEL_PROGRAM; a memory object's context: CL_MEM_CONTEXT; a queue's context) answer."""
+    result = run_oclgrind("""
+import json
+import opencl_raw as cl
+from opencl_raw import errors, raw
+device = cl.select_device()
+out = {}
+def attempt(name, function):
+    try:
+        value = function()
+        out[name] = value.reference_count if value is not None else None
+    except errors.ReleasedHandleError:
+        out[name] = "released"
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+event = queue.enqueue_marker_with_wait_list()
+event.wait()
+queue.release()
+attempt("event.command_queue", lambda: event.command_queue)
+gate = context.create_user_event()
+sampler = context.create_sampler()
+parent = context.create_buffer(raw.CL_MEM_READ_WRITE, 1024)
+sub = parent.create_sub_buffer(0, 0, 64)
+program = context.create_program_with_source("__kernel void k(__global int *a) { a[0] = 1; }").build()
+kernel = program.create_kernel("k")
+other = context.create_command_queue_with_properties(device)
+parent.release(); program.release(); context.release()
+attempt("event.context", lambda: event.context)
+attempt("user_event.context", lambda: gate.context)
+attempt("sampler.context", lambda: sampler.context)
+attempt("sub.associated_memobject", lambda: sub.associated_memobject)
+attempt("kernel.program", lambda: kernel.program)
+attempt("sub.context", lambda: sub.context)
+attempt("queue.context", lambda: other.context)
+gate.set_status(raw.CL_COMPLETE)
+print(json.dumps(out))
+""")
+    assert result["event.command_queue"] == "released"
+    assert result["event.context"] == "released"
+    assert result["user_event.context"] == "released"
+    for name in ("sampler.context", "sub.associated_memobject", "kernel.program", "sub.context", "queue.context"):
+        assert isinstance(result[name], int) and result[name] >= 1, (name, result)
+
+
+def test_a_failing_release_in_a_destructor_is_a_warning(context, monkeypatch):
+    """A failure inside a destructor must neither crash nor vanish: the driver refusing the
+    release of a collected Buffer (simulated: the checked release raises CL_INVALID_MEM_OBJECT)
+    becomes an OpenCLRawWarning naming the object and the error; an explicit release() raises
+    the CLError itself. The same for an SVM allocation's free."""
+    def refuse(handle):
+        raise errors.InvalidMemObject(None, "clReleaseMemObject")
+
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    value = buffer._value
+    monkeypatch.setattr(checked, "clReleaseMemObject", refuse)
+    with pytest.warns(errors.OpenCLRawWarning, match="releasing Buffer failed: .*CL_INVALID_MEM_OBJECT"):
+        del buffer
+        gc.collect()
+    explicit = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    with pytest.raises(errors.InvalidMemObject):
+        explicit.release()
+    monkeypatch.undo()
+    assert raw.clReleaseMemObject(value) == raw.CL_SUCCESS              # the references the fakes kept
+    assert raw.clReleaseMemObject(explicit._value) == raw.CL_SUCCESS
+    assert issubclass(errors.OpenCLRawWarning, RuntimeWarning)
+    if min(d.version_tuple for d in context.devices) >= (2, 0):
+        svm = context.svm_alloc(raw.CL_MEM_READ_WRITE, 64)
+        pointer = svm.pointer
+
+        def refuse_free(context_handle, pointer):
+            raise errors.InvalidValue(None, "clSVMFree")
+
+        monkeypatch.setattr(checked, "clSVMFree", refuse_free)
+        with pytest.warns(errors.OpenCLRawWarning, match="freeing SVMAllocation failed"):
+            del svm
+            gc.collect()
+        monkeypatch.undo()
+        raw.clSVMFree(context.handle, pointer)
+
+
+def test_set_arg_after_a_buffer_address_is_reused(context, queue, monkeypatch):
+    """Stale kernel argument: set_arg skips clSetKernelArg when an argument gets the value it
+    already has; keyed on the handle value alone, a new buffer at a released buffer's address
+    (PoCL reuses it at once) looked unchanged, and a driver that resolves the cl_mem at
+    clSetKernelArg time would then write into freed memory. Expected: the same wrapper set
+    twice is sent once; a new wrapper is always sent, even at the same address, and the
+    kernel writes into it."""
+    program = context.create_program_with_source(
+        "__kernel void put(__global int *a, int v) { a[get_global_id(0)] = v; }").build()
+    kernel = program.create_kernel("put")
+    sent = []
+    original = checked.clSetKernelArg
+    monkeypatch.setattr(checked, "clSetKernelArg", lambda *args: sent.append(args[1]) or original(*args))
+    first = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kept = [first]                                           # alive, but released below
+    kernel.set_args(first, np.int32(1))
+    kernel.set_args(first, np.int32(1))
+    assert sent == [0, 1]                                    # unchanged values are not sent again
+    address = first._value
+    first.release()
+    second = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kernel.set_args(second, np.int32(2))
+    assert sent == [0, 1, 0, 1], (sent, second._value == address)
+    queue.enqueue_nd_range_kernel(kernel, 16).wait()
+    assert (queue.enqueue_read_buffer(second).view(np.int32) == 2).all()
+    for obj in (kernel, program, second):
+        obj.release()
+    assert kept[0].released
