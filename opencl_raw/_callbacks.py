@@ -37,6 +37,22 @@ def register(function: Callable, once: bool = True) -> int:
     return key
 
 
+def hand_over(function: Callable, set_callback: Callable, *args: Any) -> int:
+    """Register ``function`` (one-shot) and call ``set_callback(*args, key)``, the checked
+    clSet*Callback with its trampoline among ``args``; the entry is dropped if that raises.
+
+    Returns the key. Raises TypeError if ``function`` is not callable, and whatever
+    ``set_callback`` raises (CLError, FunctionUnavailableError).
+    """
+    key = register(function, once=True)
+    try:
+        set_callback(*args, key)
+    except BaseException:
+        forget(key)
+        raise
+    return key
+
+
 def forget(key: int) -> None:
     """Drop a registered callable (its object is gone, or registering with the driver failed)."""
     with _lock:

@@ -113,13 +113,7 @@ class Context(_ContextMemory, _ContextImages, _ContextSamplers, _ContextPrograms
         """
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        handle = self.handle
-        key = _callbacks.register(callback, once=True)
-        try:
-            checked.clSetContextDestructorCallback(handle, _on_destroyed, key)
-        except BaseException:
-            _callbacks.forget(key)
-            raise
+        _callbacks.hand_over(callback, checked.clSetContextDestructorCallback, self.handle, _on_destroyed)
 
     def create_command_queue_with_properties(self, device: Optional[Device] = None,
                                              properties: Union[Properties, int] = None):

@@ -189,6 +189,10 @@ class Event(Handle):
     :meth:`get_profiling_info`; waiting through :meth:`wait`; callbacks through
     :meth:`set_callback`. User events (:class:`UserEvent`) come from
     ``Context.create_user_event()``.
+
+    An event returned by an enqueue method keeps its CommandQueue object alive (the parent
+    link): ``event.command_queue`` is that object, answered without asking the driver, and
+    raises ReleasedHandleError once the queue object was released (see :meth:`get_info`).
     """
 
     # Parent links: ``_queue`` is the CommandQueue object whose enqueue method made the event,
@@ -293,13 +297,8 @@ class Event(Handle):
             raise ValueError("command_exec_callback_type must be CL_SUBMITTED, CL_RUNNING or CL_COMPLETE, "
                              f"got {command_exec_callback_type!r}")
         handle = self.handle
-        key = _callbacks.register(_EventCallback(callback, type(self), getattr(self, "_queue", None),
-                                                 getattr(self, "_context", None)), once=True)
-        try:
-            checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
-        except BaseException:
-            _callbacks.forget(key)
-            raise
+        wrapped = _EventCallback(callback, type(self), getattr(self, "_queue", None), getattr(self, "_context", None))
+        _callbacks.hand_over(wrapped, checked.clSetEventCallback, handle, int(command_exec_callback_type), _on_event)
 
     def set_user_event_status(self, execution_status: int) -> None:
         """Complete a user event, or fail it (clSetUserEventStatus, OpenCL 1.1).

@@ -193,13 +193,7 @@ class MemObject(Handle):
         """
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        handle = self.handle
-        key = _callbacks.register(callback, once=True)
-        try:
-            checked.clSetMemObjectDestructorCallback(handle, _DESTRUCTOR_TRAMPOLINE, key)
-        except BaseException:
-            _callbacks.forget(key)
-            raise
+        _callbacks.hand_over(callback, checked.clSetMemObjectDestructorCallback, self.handle, _DESTRUCTOR_TRAMPOLINE)
 
     def create_sub_buffer(self, flags: int, origin: int, size: int) -> "Buffer":
         """A sub-buffer of ``size`` bytes at byte ``origin`` of this buffer
