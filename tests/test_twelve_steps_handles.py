@@ -18,6 +18,8 @@ import opencl_raw as cl
 from conftest import POCL_PLATFORM_NAME
 from opencl_raw import errors, raw
 from opencl_raw.event import pinned_count
+from twelve_steps_common import ROUNDS, inputs, settled
+from twelve_steps_common import expected as _expected
 
 KERNEL_SOURCE = """
 __kernel void axpb(__global const float *a, __global const float *b,
@@ -42,40 +44,12 @@ LOCAL = 64
 GLOBAL = (N + LOCAL - 1) // LOCAL * LOCAL
 NBYTES = N * 4
 
-# Step 11 repeats steps 7-10 with these (write method, read method, scalar k):
-# every method is used for both writing (step 8) and reading (step 10).
-ROUNDS = [
-    ("map", "map", -3.0),
-    ("blocking", "events", 0.25),
-    ("events", "blocking", 7.0),
-    ("blocking", "map", 0.0),
-    ("map", "events", -1024.0),
-]
-
-
 def _inputs(seed: int):
-    rng = np.random.default_rng(2000 + seed)
-    a = rng.uniform(-10.0, 10.0, N).astype(np.float32)
-    b = rng.uniform(-10.0, 10.0, N).astype(np.float32)
-    return a, b
+    return inputs(N, 2000 + seed)
 
 
-def _expected(a, b, k):
-    return a.astype(np.float64) * np.float32(k) + b.astype(np.float64)
-
-
-def _settled(read, expected, timeout: float = 10.0):
-    """``read()`` once it equals ``expected``, or its last value after ``timeout`` seconds.
-
-    Drivers may drop their own references (a released queue's last event, say) on a
-    thread of their own, a moment after the call that made them unnecessary.
-    """
-    deadline = time.monotonic() + timeout
-    value = read()
-    while value != expected and time.monotonic() < deadline:
-        time.sleep(0.01)
-        value = read()
-    return value
+def _settled(read, wanted):
+    return settled(read, wanted, timeout=10.0)
 
 
 def _wait_for_unpins(baseline: int, timeout: float = 10.0) -> None:

@@ -9,79 +9,34 @@ in ``test_twelve_steps_checked.py``.
 from __future__ import annotations
 
 import ctypes
-import time
 
 import numpy as np
 import pytest
 
 from conftest import raw_build_log, raw_build_program, raw_device_name, raw_is_pocl, raw_platform_name
+from twelve_steps_common import BAD_IDENTIFIER, BAD_SOURCE, KERNEL_SOURCE, ROUNDS, inputs, mapped_floats
+from twelve_steps_common import expected as _expected, settled as _settled
 from opencl_raw import raw
 
 CL_SUCCESS = raw.CL_SUCCESS
 
-KERNEL_SOURCE = b"""
-__kernel void axpb(__global const float *a, __global const float *b,
-                   __global float *c, const float k)
-{
-    const size_t i = get_global_id(0);
-    c[i] = a[i] * k + b[i];
-}
-
-__kernel void fill(__global float *c, const float value)
-{
-    c[get_global_id(0)] = value;
-}
-"""
-
-BAD_IDENTIFIER = "undeclared_twelve_steps_identifier"
-BAD_SOURCE = b"__kernel void broken(__global float *c) { c[0] = %s; }\n" % BAD_IDENTIFIER.encode()
-
 N = 5003                      # not a multiple of any usual work-group size
 NBYTES = N * ctypes.sizeof(raw.cl_float)
 
-# Step 11 repeats steps 7-10 with these (write method, read method, scalar k):
-# every method is used for both writing (step 8) and reading (step 10).
-ROUNDS = [
-    ("blocking", "blocking", 2.0),
-    ("events", "map", -0.5),
-    ("map", "events", 3.25),
-    ("events", "blocking", 0.0),
-    ("blocking", "map", 1024.0),
-]
-
 
 def _inputs(seed: int):
-    rng = np.random.default_rng(seed)
-    a = rng.uniform(-10.0, 10.0, N).astype(np.float32)
-    b = rng.uniform(-10.0, 10.0, N).astype(np.float32)
-    return a, b
-
-
-def _expected(a, b, k):
-    return a.astype(np.float64) * np.float32(k) + b.astype(np.float64)
+    return inputs(N, 0 + seed)
 
 
 def _mapped_floats(address: int):
-    """A numpy float32 view of ``N`` floats at a mapped host address."""
-    return np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)), shape=(N,))
+    return mapped_floats(address, N)
+
 
 
 def _ref_count(get_info, handle, param) -> int:
     count = raw.cl_uint()
     assert get_info(handle, param, ctypes.sizeof(count), raw.byref(count), None) == CL_SUCCESS
     return count.value
-
-
-def _settled(read_count, expected: int, timeout: float = 5.0) -> int:
-    """``read_count()`` once it equals ``expected``, or its last value after ``timeout`` seconds.
-
-    PoCL drops the references its worker threads hold on finished commands (events,
-    hence their queue) a moment after clFinish returns; a real leak never settles.
-    """
-    deadline = time.monotonic() + timeout
-    while (count := read_count()) != expected and time.monotonic() < deadline:
-        time.sleep(0.001)
-    return count
 
 
 @pytest.mark.parametrize("program_from", ["source", "binary"])
