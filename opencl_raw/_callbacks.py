@@ -6,15 +6,14 @@ module-level C trampoline that never dies, and ``user_data`` is a key into a
 table of Python callables. An entry lives exactly as long as the driver may
 call it: one-shot callbacks drop their entry when they run; others are dropped
 by :func:`forget` when their object is destroyed. Callbacks may arrive on a
-driver thread. An exception raised inside one goes to ``sys.unraisablehook``:
-never lost, never a crash.
+driver thread. An exception raised inside one goes, through ctypes, to
+``sys.unraisablehook``: never lost, never a crash.
 """
 from __future__ import annotations
 
 import itertools
 import sys
 import threading
-import types
 from typing import Any, Callable, Dict, List, Tuple
 
 _entries: Dict[int, Tuple[Callable, bool]] = {}
@@ -66,7 +65,12 @@ def pending() -> int:
 
 
 def dispatch(key: Any, *args: Any) -> None:
-    """Run the callable registered under ``key`` with ``args``; exceptions go to sys.unraisablehook."""
+    """Run the callable registered under ``key`` with ``args``.
+
+    An exception it raises propagates, with a note naming the callable (Python >= 3.11), to the
+    C trampoline, where ctypes hands it to ``sys.unraisablehook`` ("Exception ignored on
+    calling ctypes callback function"); the driver's thread goes on.
+    """
     with _lock:
         entry = _entries.get(key)
         if entry is not None and entry[1]:
@@ -75,10 +79,10 @@ def dispatch(key: Any, *args: Any) -> None:
         return
     try:
         entry[0](*args)
-    except BaseException as exc:  # a callback must never take the driver's thread down
-        sys.unraisablehook(types.SimpleNamespace(
-            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
-            err_msg=f"Exception ignored in OpenCL callback {entry[0]!r}", object=entry[0]))
+    except BaseException as exc:
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"raised in the OpenCL callback {entry[0]!r}")
+        raise
 
 
 def trampoline(cfunctype, convert: Callable) -> Any:

@@ -35,6 +35,13 @@ markers say where). So it runs a subset (``OPENCL_RAW_OCLGRIND``):
   images, benchmarks); the rest is deselected, and the summary says why per module;
 - ``all``: every device test; ``off``: none.
 
+Drivers that depart from the specification
+------------------------------------------
+``@pytest.mark.deviation("NVIDIA CUDA", "what the driver does (what the spec says)")`` on a
+test that checks the specified behaviour makes it a strict xfail on platforms whose name
+contains the first argument (so the run fails once the driver is fixed); with
+``hangs=True`` the test is skipped there instead.
+
 Kernels and buffers whose size does not matter to what a test checks are scaled down
 on simulators: fixtures ``on_simulator`` (bool) and ``problem_size(full, small=None)``.
 
@@ -222,6 +229,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "not_on_oclgrind(reason): too heavy for a simulator, or blocks there; deselected on Oclgrind "
                    "unless OPENCL_RAW_OCLGRIND=all")
+    config.addinivalue_line(
+        "markers", "deviation(platform, reason, hangs=False): on a platform whose name contains `platform`, the "
+                   "driver departs from the specification as `reason` says: strict xfail there (skip if it hangs)")
     _set_up_vendors(config)
     # pytest-timeout's signal method cannot interrupt a call blocked inside the driver; the
     # watchdog below then ends the run (exit 1, tracebacks on the terminal's stderr, which
@@ -370,11 +380,28 @@ _deselected: Dict[str, int] = {}
 _outcomes: Dict[str, Dict[str, int]] = {}
 
 
+def _mark_deviations(item, target: Target) -> None:
+    """Apply ``@pytest.mark.deviation(platform, reason, hangs=False)`` markers whose ``platform``
+    (a substring of the platform name) matches ``target``: the test is expected to fail there
+    (strict xfail: it fails the run once the driver follows the specification), or, with
+    ``hangs=True``, skipped (a driver that blocks forever cannot be run)."""
+    for marker in item.iter_markers("deviation"):
+        platform, reason = marker.args
+        if platform.lower() in target.platform_name.lower():
+            why = f"{platform} deviates from the specification: {reason}"
+            if marker.kwargs.get("hangs"):
+                item.add_marker(pytest.mark.skip(reason=f"{why} (it hangs)"))
+            else:
+                item.add_marker(pytest.mark.xfail(strict=True, reason=why))
+
+
 def pytest_collection_modifyitems(config, items):
     mode = _oclgrind_mode()
     keep, drop = [], []
     for item in items:
         target = _target_of(item)
+        if target is not None:
+            _mark_deviations(item, target)
         why = None
         if target is not None and target.simulator and mode != "all":
             why = "OPENCL_RAW_OCLGRIND=off" if mode == "off" else _why_not_on_simulator(item)
