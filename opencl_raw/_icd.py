@@ -24,6 +24,16 @@ argument is not a handle do what ICD loaders do:
 - ``clGetExtensionFunctionAddressForPlatform`` with an empty table slot (OpenCL 1.1
   drivers) asks the driver's exported ``clGetExtensionFunctionAddress``.
 
+One driver, direct entry points: when exactly one driver is loaded and all its platforms
+share one dispatch table, a function whose first parameter is a device, context, queue,
+memory object, sampler, program, kernel or event handle is that table's entry point
+itself (a ctypes function like the loader's, with no Python step per call; see
+:func:`direct_driver`).  A NULL handle then reaches the driver, as when a program is linked
+against the driver directly.  Loading a second driver afterwards (:func:`load_icd`) raises
+RuntimeError, since functions already handed out could not route its handles; load every
+driver before the first call.  With several drivers every call goes through the table of
+its first handle.
+
 An empty (NULL) table slot raises :class:`~opencl_raw.errors.FunctionUnavailableError`
 naming the driver; so does a function that is not in the table at all (extension
 functions: ``raw.get_extension_function``).  A bad handle value is the caller's
@@ -445,7 +455,8 @@ def load_icd(path: str) -> List[int]:
 
     Its platforms come after those already found.  Returns their handle values (a driver
     loaded before gives its platforms again).  Raises LibraryNotFoundError (an OSError)
-    saying why the path is not a usable driver.
+    saying why the path is not a usable driver, and RuntimeError when raw functions were
+    already bound to the only driver's entry points (see :func:`direct_driver`).
     """
     discover()
     path = os.fspath(path)
@@ -466,6 +477,11 @@ def load_icd(path: str) -> List[int]:
             if other is not None:
                 handles += [h for h, _ in other.platforms]
                 continue
+            if _direct is not None:
+                raise RuntimeError(
+                    f"load_icd({path!r}): raw functions are already the entry points of the only driver, "
+                    f"{_direct.file}; they cannot route the handles of a second one. "
+                    "Load every driver before the first OpenCL call.")
             new = _add(driver)
             _platforms.extend(new)
             handles += new
@@ -664,9 +680,49 @@ def _set_info(fn, proto) -> Callable:
     return fn
 
 
+_direct: Optional[Driver] = None   # the driver whose entry points raw functions are (see direct_driver)
+
+
+def _sole_table() -> Optional[int]:
+    """The dispatch table of the only loaded driver, if all its platforms share it; else None."""
+    discover()
+    if len(_drivers) != 1 or not _drivers[0].platforms:
+        return None
+    tables = {_read_pointer(handle).value for handle, _ in _drivers[0].platforms}
+    return tables.pop() if len(tables) == 1 else None
+
+
+def direct_driver() -> Optional[Driver]:
+    """The driver whose own entry points the raw functions of this backend are (one driver
+    loaded, one dispatch table), once a function was resolved that way; None otherwise."""
+    return _direct
+
+
+def _direct_function(name: str, proto) -> Optional[Callable]:
+    """``raw.<name>`` as the sole driver's own entry point, or None when that does not apply."""
+    global _direct
+    if proto.argtypes[0] is G.cl_platform_id:     # a NULL platform means the default one: keep that
+        return None
+    with _lock:
+        table = _sole_table()
+        if table is None:
+            return None
+        fn = _slot(table, SLOTS[name])
+        if isinstance(fn, _Missing) or not isinstance(fn, ctypes._CFuncPtr):
+            return None
+        _direct = _drivers[0]
+    fn = type(fn)(ctypes.cast(fn, ctypes.c_void_p).value)    # a new object of the same entry point
+    fn.__name__ = proto.name
+    fn.__doc__ = f"{proto.c_prototype()}\n\nThe entry point of the only driver loaded (opencl_raw icd backend)."
+    return fn
+
+
 def _dispatcher(name: str) -> Callable:
     """``raw.<name>`` of the icd backend for a function whose first parameter is a handle."""
     proto = G.FUNCTIONS[name]
+    direct = _direct_function(name, proto)
+    if direct is not None:
+        return direct
     index = SLOTS[name]
     handle_type = proto.argtypes[0]
     read = _read_pointer

@@ -528,6 +528,33 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     return out
 
 
+def worker_ours_icd(platform_name: str, device_name: str, counts: Dict[str, int]) -> Dict[str, Any]:
+    """The raw clGetDeviceInfo call on the icd backend (built-in dispatch, no libOpenCL in the
+    call path), on the device of that name, for comparison with the loader worker's."""
+    os.environ["OPENCL_RAW_BACKEND"] = "icd"
+    sys.path.insert(0, REPO)
+    import opencl_raw as cl
+    from opencl_raw import _icd, raw
+
+    device = next(d for p in cl.get_platform_ids() if p.name == platform_name
+                  for d in p.get_device_ids() if d.name == device_name)
+    dev_h, param, units, byref = device.handle, raw.CL_DEVICE_MAX_COMPUTE_UNITS, raw.cl_uint(), ctypes.byref
+    perf = time.perf_counter
+
+    def info_raw(n):
+        f, t0 = raw.clGetDeviceInfo, perf()
+        for _ in range(n):
+            f(dev_h, param, 4, byref(units), None)
+        return perf() - t0
+
+    assert raw.clGetDeviceInfo(dev_h, param, 4, byref(units), None) == 0 and units.value > 0
+    out = interleaved_medians({"device_info[raw_icd]": info_raw}, counts["call_batch"], counts["call_repeats"])
+    driver = _icd.direct_driver()
+    out["notes"] = {"device_info[raw_icd]": (f"the entry point of the only driver, {driver.file}" if driver else
+                                             f"through the dispatch table ({len(_icd.drivers())} drivers loaded)")}
+    return out
+
+
 def _bandwidth_ours(np, raw, context, queue, flags, nbytes, counts):
     out = {}
     buffer = context.create_buffer(flags, nbytes)
@@ -1173,6 +1200,8 @@ _ALL = ("c", "pyopencl", "pyopencl_fast", "clpeak")
 for _layer in ("bare_ctypes", "raw", "checked"):
     _row(f"device_info[{_layer}]", "us", "lower", _layer, ("c",),
          f"clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS) through {_layer}")
+_row("device_info[raw_icd]", "us", "lower", "raw", ("c",),
+     "clGetDeviceInfo through raw on the icd backend (built-in dispatch, no libOpenCL)")
 _row("device_info", "us", "lower", "handle", ("c", "pyopencl"), "device.get_info(CL_DEVICE_MAX_COMPUTE_UNITS)")
 _row("device_info[attribute]", "us", "lower", "handle", ("c", "pyopencl"), "device.max_compute_units")
 for _op, _what in (("launch_unchanged", "3 set_arg + NDRange 64, same arguments; N launches, one finish"),
@@ -1216,6 +1245,8 @@ PEERS = ("c", "pyopencl", "pyopencl_fast", "clpeak")
 TARGETS = [
     ("raw call <= 1.2x bare ctypes", "device_info[raw]", "ours", "device_info[bare_ctypes]", "ours", "<=", 1.2),
     ("checked call <= 1.5x bare ctypes", "device_info[checked]", "ours", "device_info[bare_ctypes]", "ours", "<=", 1.5),
+    ("raw call, icd backend <= 1.1x raw call through the loader (issue 8)", "device_info[raw_icd]", "ours",
+     "device_info[raw]", "ours", "<=", 1.1),
     ("launch, unchanged args (handle) <= 0.25x pyopencl idiomatic", "launch_unchanged", "ours",
      "launch_unchanged", "pyopencl", "<=", 0.25),
     ("launch, unchanged args (handle) <= 1.0x pyopencl fast path", "launch_unchanged", "ours",
@@ -1346,7 +1377,7 @@ def parse_args(argv=None):
     parser.add_argument("--c-binary", metavar="PATH", help="a prebuilt tools/bench_c.c binary instead of gcc")
     parser.add_argument("--bandwidth-mib", type=int, help="bandwidth size in MiB (default 256; 4 with --quick)")
     parser.add_argument("--clpeak-bytes", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", choices=("ours", "pyopencl"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("ours", "ours_icd", "pyopencl"), help=argparse.SUPPRESS)
     parser.add_argument("--platform-name", help=argparse.SUPPRESS)
     parser.add_argument("--device-name", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -1364,6 +1395,8 @@ def worker_main(args) -> int:
     p, d = int(args.platform), int(args.device)
     if args.worker == "ours":
         result = worker_ours(p, d, counts, args.clpeak_bytes)
+    elif args.worker == "ours_icd":
+        result = worker_ours_icd(args.platform_name, args.device_name, counts)
     else:
         result = worker_pyopencl(p, d, counts, args.platform_name, args.device_name)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
@@ -1421,6 +1454,12 @@ def main(argv=None) -> int:
 
         print("running ours ...", flush=True)
         ours = run_worker(sys.executable, "ours", info, mode, clpeak_bytes, timeout, args.bandwidth_mib)
+        try:
+            icd = run_worker(sys.executable, "ours_icd", info, mode, 0, timeout)
+            ours.setdefault("notes", {}).update(icd.pop("notes", {}))
+            ours.update(icd)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
+            notes["device_info[raw_icd]"] = f"the icd backend worker failed: {exc}"
 
         pyo: Dict[str, Any] = {}
         python_pyopencl = None
