@@ -252,7 +252,9 @@ def driver_sources(environ=None) -> List[Tuple[str, str]]:
       ``.icd`` file, a bare name being looked up in the vendors folder first; else a
       library), else the ``.icd`` files of ``OPENCL_VENDOR_PATH``, else of
       ``/etc/OpenCL/vendors``, in directory order; before them ``OCL_ICD_FILENAMES``
-      (libraries separated by ``os.pathsep``, which the Khronos loader reads);
+      (libraries separated by ``os.pathsep``, which the Khronos loader reads first and
+      ocl-icd ignores; with it set, :func:`discover` keeps the load order, as the Khronos
+      loader does, instead of ocl-icd's 'devices' sort);
     - then the ``.icd`` files of installed PyPI driver distributions
       (:func:`pypi_icd_folders`), unless ``OPENCL_RAW_PYPI_ICDS=0``.
     """
@@ -436,7 +438,10 @@ def discover() -> List[int]:
                 _skipped.append((name, f"already loaded from {other.source}"))
                 continue
             found += _add(driver)
-        if len(found) > 1 and os.environ.get("OCL_ICD_PLATFORM_SORT") != "none":
+        # OCL_ICD_FILENAMES is the Khronos loader's variable (ocl-icd ignores it), and that loader keeps
+        # the load order: with it set, the platforms come as the Khronos loader lists them.
+        khronos = any(source == "OCL_ICD_FILENAMES" for _, source in sources)
+        if len(found) > 1 and os.environ.get("OCL_ICD_PLATFORM_SORT") != "none" and not khronos:
             # ocl-icd's 'devices' order: most GPUs, then most CPUs, then most devices (stable).
             counts = {h: _device_counts(h) for h in found}
             found.sort(key=lambda h: tuple(-c for c in counts[h]))

@@ -4,15 +4,31 @@ The table of params and their C types is :mod:`opencl_raw._info_table`; this
 module turns a C type into a decoder (a "kind") and runs the query with the C
 idiom: ask the size first, then the value. A param the table does not know is
 still queried and returned as ``bytes``.
+
+Answers shorter than the C type (a driver quirk): when a driver returns 1, 2 or 4
+bytes for a param whose C type is a wider integer (an integer, bitfield or enum
+type, e.g. NVIDIA 580's 4 bytes for the ``size_t``
+CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE, PoCL 3.1's 4 bytes for the
+``cl_bitfield`` CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES), the value is read as an
+integer of that width in the host's byte order, zero-extended for unsigned C
+types (for those, what a C program reading into a zeroed variable of a
+little-endian host sees) and sign-extended for signed ones, and an
+:class:`~opencl_raw.errors.OpenCLRawWarning` names the param and both sizes,
+once per param and process. Any other size
+mismatch (a handle, a string or struct where a number is declared, a longer
+answer) raises ValueError naming the param and both sizes.
 """
 from __future__ import annotations
 
 import ctypes
 import enum
+import os
+import sys
+import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import raw
-from .errors import CLError
+from .errors import CLError, OpenCLRawWarning
 from ._info_table import FUNCTION_OF_GROUP, INFO
 
 # cl_* handle type name -> handle class; the handle classes register themselves.
@@ -417,19 +433,35 @@ def param_value(param) -> int:
     raise TypeError(f"param must be an int or a CL_* name, got {type(param).__name__}")
 
 
-def query(group: str, function: Callable, args: tuple, param) -> Any:
-    """Query one info param and decode it: one call for a fixed-size value, else the C idiom
-    (size first, then value).
+#: ctypes ``_type_`` codes of the C integer types (signed: lower case)
+_INTEGER_CODES = frozenset("bBhHiIlLqQ")
+#: widths a shorter answer may have to be read as an integer (bytes)
+SHORT_WIDTHS = (1, 2, 4)
+#: (group, param value) of every param whose short answer was reported already (one warning each)
+_short_warned: set = set()
 
-    ``function`` is a checked ``clGet*Info``; ``args`` its arguments before
-    ``param_name``. A param the table doesn't know returns ``bytes``. A size that
-    disagrees with the declared type raises ValueError naming the param and both sizes.
-    Raises CLError from the driver (e.g. InvalidValue for an unsupported param).
+
+def _short_integer(kind: Kind, buf: ctypes.Array, nbytes: int) -> Tuple[bool, Any]:
+    """(True, value) when a fixed-size answer of ``nbytes`` bytes, fewer than ``kind`` has, can be
+    read as an integer of that width (see the module docstring); else (False, None)."""
+    code = getattr(getattr(kind, "ctype", None), "_type_", None)
+    if not isinstance(kind, Scalar) or code not in _INTEGER_CODES or nbytes not in SHORT_WIDTHS \
+            or nbytes >= kind.size:
+        return False, None
+    number = int.from_bytes(buf.raw[:nbytes], sys.byteorder, signed=code.islower())
+    return True, kind.convert(number) if kind.convert else number
+
+
+def query_with_note(group: str, function: Callable, args: tuple, param) -> Tuple[Any, Optional[str]]:
+    """Like :func:`query`, without warning: ``(value, note)``, where ``note`` is None, or the text
+    of the warning :func:`query` would give for an answer shorter than the param's C type.
+
+    Args and exceptions as :func:`query`.
     """
     value = param_value(param)
     kind = _BY_VALUE[group].get(value, BYTES)
     if isinstance(kind, Binaries):
-        return _program_binaries(function, args)
+        return _program_binaries(function, args), None
     size = ctypes.c_size_t()
     if kind.size is not None:
         # A fixed-size value takes one call; the returned size is still checked.
@@ -441,15 +473,50 @@ def query(group: str, function: Callable, args: tuple, param) -> Any:
                 raise
             function(*args, value, 0, None, ctypes.byref(size))  # the driver wants more room: say how much
         if size.value == kind.size:
-            return kind.decode(buf, kind.size)
+            return kind.decode(buf, kind.size), None
         name = NAMES[group].get(value, hex(value))
-        raise ValueError(f"{name}: the driver returned {size.value} bytes, but {kind.c_type} has {kind.size}")
+        mismatch = f"{name}: the driver returned {size.value} bytes, but {kind.c_type} has {kind.size}"
+        readable, number = _short_integer(kind, buf, size.value)
+        if readable:
+            return number, f"{mismatch}; read as a {size.value}-byte integer"
+        raise ValueError(mismatch)
     function(*args, value, 0, None, ctypes.byref(size))
     nbytes = size.value
     buf = ctypes.create_string_buffer(max(nbytes, 1))
     if nbytes:
         function(*args, value, nbytes, buf, None)
-    return kind.decode(buf, nbytes)
+    return kind.decode(buf, nbytes), None
+
+
+def query(group: str, function: Callable, args: tuple, param) -> Any:
+    """Query one info param and decode it: one call for a fixed-size value, else the C idiom
+    (size first, then value).
+
+    ``function`` is a checked ``clGet*Info``; ``args`` its arguments before
+    ``param_name``; ``param`` an int or a CL name. A param the table doesn't know returns
+    ``bytes``. An answer of 1, 2 or 4 bytes for a wider integer C type is read as an integer
+    of that width, with an OpenCLRawWarning naming the param and both sizes (once per param
+    and process); any other size that disagrees with the declared type raises ValueError
+    naming the param and both sizes. Raises CLError from the driver (e.g. InvalidValue for
+    an unsupported param).
+    """
+    result, note = query_with_note(group, function, args, param)
+    if note is not None:
+        key = (group, param_value(param))
+        if key not in _short_warned:
+            _short_warned.add(key)
+            warnings.warn(note, OpenCLRawWarning, stacklevel=_stacklevel_outside_package())
+    return result
+
+
+def _stacklevel_outside_package() -> int:
+    """The ``stacklevel`` for a ``warnings.warn`` in the caller that names the first frame outside
+    the opencl_raw package (the user's call of ``get_info`` or of an info attribute)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _program_binaries(function: Callable, args: tuple):
@@ -498,7 +565,7 @@ def attribute_names(group_prefixes: Sequence[str], groups: Sequence[str]) -> Dic
     return names
 
 
-__all__ = ["INFO", "InfoAttribute", "kind_of", "query", "pairs_from_array", "CLASS_BY_HANDLE_TYPE",
+__all__ = ["INFO", "InfoAttribute", "kind_of", "query", "query_with_note", "pairs_from_array", "CLASS_BY_HANDLE_TYPE",
            "ChannelType", "AddressingMode", "FilterMode", "KernelArgAddressQualifier",
            "KernelArgAccessQualifier", "KernelArgTypeQualifier", "param_value", "split_version", "attribute_names", "NameVersionTuple",
            "DeviceType", "FPConfig", "ExecCapabilities", "CommandQueueProperties", "MemFlags",

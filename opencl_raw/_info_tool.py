@@ -25,9 +25,12 @@ Rendering:
   versions as ``"major.minor.patch"``.
 
 A driver that returns fewer bytes than the param's integer type has (PoCL 3.1
-does for CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES) gets its value read from the
-bytes it gave, with a warning (stderr in the raw form, a note in the human
-form, ``"warnings"`` in JSON): what a C program reading into a zeroed variable sees.
+does for CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES, NVIDIA 580 for
+CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE) gets its value read from the bytes
+it gave, as :func:`opencl_raw._info.query` reads it, with a warning (stderr in
+the raw form, a note in the human form, ``"warnings"`` in JSON): what a C
+program reading into a zeroed variable sees. Any other size mismatch is an
+error on its row: ``unexpected size (...)``.
 """
 from __future__ import annotations
 
@@ -244,41 +247,23 @@ def _error_text(exc: BaseException) -> Tuple[str, Optional[int]]:
     return str(exc), None
 
 
-def _read_short_integer(group: str, function, args: tuple, name: str) -> Optional[Row]:
-    """The value of an integer param whose driver returned fewer bytes than its type has, or None."""
-    kind = _info.kind_of(INFO[group][name], name)
-    if not isinstance(kind, _info.Scalar) or getattr(kind.ctype, "_type_", None) not in tuple("bBhHiIlLqQ") \
-            or kind.convert is bool:
-        return None
-    param = getattr(raw, name)
-    size = ctypes.c_size_t()
-    function(*args, param, 0, None, ctypes.byref(size))
-    nbytes = size.value
-    if not 0 < nbytes < kind.size:
-        return None
-    buf = ctypes.create_string_buffer(nbytes)
-    function(*args, param, nbytes, buf, None)
-    value = int.from_bytes(buf.raw[:nbytes], sys.byteorder)
-    if kind.convert is not None:
-        value = kind.convert(value)
-    return Row(group, name, value, warning=f"the driver returned {nbytes} bytes, but {kind.c_type} has "
-                                           f"{kind.size}; read as a {nbytes}-byte integer")
-
-
 def query_row(group: str, args: tuple, name: str, function=None) -> Row:
     """One param of ``group`` asked with ``function`` (default: the group's checked clGet*Info)
-    and ``args`` (the handles before ``param_name``)."""
+    and ``args`` (the handles before ``param_name``).
+
+    Never raises for a driver's answer: an error becomes the row's ``error`` (a CL name, or a
+    text with the details in parentheses), and an answer shorter than the param's integer
+    type, read as :func:`opencl_raw._info.query` reads it, keeps its note in ``warning``.
+    """
     function = function or getattr(checked, FUNCTION_OF_GROUP[group])
     try:
-        return Row(group, name, _info.query(group, function, args, name))
+        value, note = _info.query_with_note(group, function, args, name)
+        return Row(group, name, value, warning=note)
     except ValueError as exc:  # the returned size disagrees with the param's type
-        try:
-            row = _read_short_integer(group, function, args, name)
-        except (CLError, FunctionUnavailableError):
-            row = None
-        if row is not None:
-            return row
-        return Row(group, name, error=str(exc))
+        detail = str(exc)
+        if detail.startswith(name + ": "):
+            detail = detail[len(name) + 2:]
+        return Row(group, name, error=f"unexpected size ({detail})")
     except (CLError, FunctionUnavailableError) as exc:
         text, code = _error_text(exc)
         return Row(group, name, error=text, code=code)

@@ -510,6 +510,98 @@ def raw_platform_and_device(cl_target) -> Tuple[raw.cl_platform_id, raw.cl_devic
     return _raw_handles(cl_target)
 
 
+class ImplicitReferences(NamedTuple):
+    """How many references creating one child adds to its parent's CL_*_REFERENCE_COUNT, per device.
+
+    A child keeps its parent alive (a queue, buffer or program its context, a kernel its program,
+    a sub-buffer or 1D buffer image its buffer), but whether the driver counts that hold is its
+    own business: the specification calls reference counts "immediately stale", for leak
+    identification only. PoCL counts each hold (1), NVIDIA 580 none (0). Tests add these numbers
+    to what the binding itself retains, so a wrong clRetain*/clRelease* of ours shows on both.
+    """
+    queue_on_context: int
+    buffer_on_context: int
+    program_on_context: int
+    kernel_on_program: int
+    sub_buffer_on_buffer: int
+    image_on_buffer: Optional[int]      # None: the device has no images, or is older than OpenCL 1.2
+
+
+_implicit_references: Dict[str, ImplicitReferences] = {}
+
+
+def measure_implicit_references(device, version: Tuple[int, int]) -> ImplicitReferences:
+    """:class:`ImplicitReferences` of raw ``device`` (OpenCL ``version``, (major, minor)), measured with
+    raw C calls: the parent's count before and after clCreateCommandQueue(WithProperties),
+    clCreateBuffer, clCreateProgramWithSource, clCreateKernel, clCreateSubBuffer, clCreateImage.
+    Everything made is released.  AssertionError if a call fails or a count goes down."""
+    err = raw.cl_int()
+    made: list = []                      # (clRelease*, handle), released last first
+
+    def count(get_info, param, handle) -> int:
+        n = raw.cl_uint()
+        assert get_info(handle, param, ctypes.sizeof(n), raw.byref(n), None) == raw.CL_SUCCESS
+        return n.value
+
+    def added(get_info, param, parent, create, release, optional=False):
+        before = count(get_info, param, parent)
+        child = create()
+        if optional and (err.value != raw.CL_SUCCESS or not child):
+            return None
+        assert err.value == raw.CL_SUCCESS and child, err.value
+        made.append((release, child))
+        delta = count(get_info, param, parent) - before
+        assert delta >= 0, f"creating a child lowered its parent's reference count by {-delta}"
+        return delta
+
+    ctx = (raw.clGetContextInfo, raw.CL_CONTEXT_REFERENCE_COUNT)
+    mem = (raw.clGetMemObjectInfo, raw.CL_MEM_REFERENCE_COUNT)
+    context = raw.clCreateContext(None, 1, raw.byref(device), None, None, raw.byref(err))
+    assert err.value == raw.CL_SUCCESS, err.value
+    made.append((raw.clReleaseContext, context))
+    try:
+        queue = added(*ctx, context, lambda: (
+            raw.clCreateCommandQueueWithProperties(context, device, None, raw.byref(err)) if version >= (2, 0)
+            else raw.clCreateCommandQueue(context, device, 0, raw.byref(err))), raw.clReleaseCommandQueue)
+        buffer = added(*ctx, context, lambda: raw.clCreateBuffer(context, raw.CL_MEM_READ_WRITE, 4096, None,
+                                                                 raw.byref(err)), raw.clReleaseMemObject)
+        parent = made[-1][1]
+        source = (ctypes.c_char_p * 1)(b"__kernel void k(__global int *x) { x[0] = 1; }")
+        program = added(*ctx, context, lambda: raw.clCreateProgramWithSource(context, 1, source, None,
+                                                                              raw.byref(err)), raw.clReleaseProgram)
+        built = made[-1][1]
+        assert raw.clBuildProgram(built, 1, raw.byref(device), None, None, None) == raw.CL_SUCCESS
+        kernel = added(raw.clGetProgramInfo, raw.CL_PROGRAM_REFERENCE_COUNT, built,
+                       lambda: raw.clCreateKernel(built, b"k", raw.byref(err)), raw.clReleaseKernel)
+        region = raw.cl_buffer_region(0, 64)
+        sub_buffer = added(*mem, parent, lambda: raw.clCreateSubBuffer(
+            parent, raw.CL_MEM_READ_WRITE, raw.CL_BUFFER_CREATE_TYPE_REGION, raw.byref(region), raw.byref(err)),
+            raw.clReleaseMemObject)
+        images = raw.cl_bool()
+        assert raw.clGetDeviceInfo(device, raw.CL_DEVICE_IMAGE_SUPPORT, ctypes.sizeof(images), raw.byref(images),
+                                   None) == raw.CL_SUCCESS
+        image = None
+        if images.value and version >= (1, 2):
+            fmt = raw.cl_image_format(raw.CL_RGBA, raw.CL_UNSIGNED_INT32)
+            desc = raw.cl_image_desc(image_type=raw.CL_MEM_OBJECT_IMAGE1D_BUFFER, image_width=16)
+            desc.buffer = parent
+            image = added(*mem, parent, lambda: raw.clCreateImage(context, raw.CL_MEM_READ_WRITE, raw.byref(fmt),
+                                                                  raw.byref(desc), None, raw.byref(err)),
+                          raw.clReleaseMemObject, optional=True)
+    finally:
+        for release, handle in reversed(made):
+            assert release(handle) == raw.CL_SUCCESS
+    return ImplicitReferences(queue, buffer, program, kernel, sub_buffer, image)
+
+
+@pytest.fixture(scope="session")
+def implicit_refs(cl_target, raw_device) -> ImplicitReferences:
+    """:class:`ImplicitReferences` of this test instance's device (measured once per device)."""
+    if cl_target.id not in _implicit_references:
+        _implicit_references[cl_target.id] = measure_implicit_references(raw_device, cl_target.version)
+    return _implicit_references[cl_target.id]
+
+
 @pytest.fixture(scope="session")
 def raw_platform(raw_platform_and_device) -> raw.cl_platform_id:
     """The platform of this test instance's device, a raw ``cl_platform_id``."""
@@ -607,3 +699,43 @@ def run_oclgrind(tmp_path_factory):
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     return run
+
+
+# ---------------------------------------------------------------------------
+# Child processes that see this process's drivers (clinfo, tools, nested runs).
+# ---------------------------------------------------------------------------
+
+#: variables through which ICD loaders (and the icd backend) find drivers besides OCL_ICD_VENDORS
+_OTHER_DRIVER_VARIABLES = ("OCL_ICD_FILENAMES", "OPENCL_VENDOR_PATH", "OPENCL_RAW_ICDS")
+
+
+def same_drivers_env(folder: str, environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """A copy of ``environ`` (default ``os.environ``) in which a child process's ICD loader finds
+    exactly the driver libraries this process's platforms come from (``raw.backend()``).
+
+    Loaders read the variables differently: the Khronos loader loads ``OCL_ICD_FILENAMES``
+    before the ``OCL_ICD_VENDORS`` folder, ocl-icd ignores it; a child such as clinfo may link
+    another libOpenCL than the one opencl_raw loaded (the NVIDIA H200 machine has two). So a new
+    folder under ``folder`` gets one ``.icd`` file per driver file (absolute paths, in this
+    process's platform order), ``OCL_ICD_VENDORS`` names it, ``OCL_ICD_PLATFORM_SORT=none``
+    keeps that order, and ``OCL_ICD_FILENAMES``, ``OPENCL_VENDOR_PATH`` and ``OPENCL_RAW_ICDS``
+    are removed. Where no platform or no driver file is known, the copy is unchanged.
+    """
+    env = dict(os.environ if environ is None else environ)
+    try:
+        platforms = raw.backend().platforms
+    except (LibraryNotFoundError, FunctionUnavailableError):
+        return env
+    libraries: List[str] = []
+    for platform in platforms:
+        if not platform.library or not os.path.isabs(platform.library):
+            return env
+        if platform.library not in libraries:
+            libraries.append(platform.library)
+    if not libraries:
+        return env
+    for name in _OTHER_DRIVER_VARIABLES:
+        env.pop(name, None)
+    env["OCL_ICD_VENDORS"] = make_vendors_folder(libraries, parent=folder)
+    env["OCL_ICD_PLATFORM_SORT"] = "none"
+    return env

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from conftest import same_drivers_env
 from opencl_raw import raw
 from opencl_raw.errors import FunctionUnavailableError, LibraryNotFoundError
 
@@ -43,8 +44,12 @@ def quick_run(tmp_path_factory):
     if not _have_device():
         pytest.skip("no OpenCL platform")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
+    # The bench's loader must see the drivers this process sees: on the NVIDIA H200 machine, with this
+    # environment as it was (OCL_ICD_FILENAMES and OCL_ICD_VENDORS set), the child found PoCL only and
+    # OPENCL_RAW_PLATFORM=nvidia matched nothing (see conftest.same_drivers_env).
+    env = same_drivers_env(str(tmp_path_factory.mktemp("bench_vendors")))
     proc = subprocess.run([sys.executable, BENCH, "--quick", "--json", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text()), proc.stdout
 

@@ -532,9 +532,19 @@ def test_short_answer_is_read_with_a_warning():
     assert row.ok and row.value == _info.EnqueueCapabilities(raw.CL_DEVICE_QUEUE_SUPPORTED)
     assert "4 bytes" in row.warning and "8" in row.warning
     assert tool.raw_value(row) == "CL_DEVICE_QUEUE_SUPPORTED"
-    # a string or a too-long answer is an error on the row
+    # NVIDIA 580 answers the size_t CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE with 4 bytes
+    fake = _fake_get_info(4, (96).to_bytes(4, sys.byteorder))
+    row = tool.query_row("ProgramBuild", (None, None), "CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE",
+                         lambda program, device, *rest: fake(program, *rest))   # clGetProgramBuildInfo's arguments
+    assert row.ok and row.value == 96 and row.warning.endswith("read as a 4-byte integer")
+    # a too-long answer, or one no integer fits (NVIDIA 580: 14 bytes for a cl_version_khr), is an error
+    # on the row, with the details in parentheses (the JSON form's rule for non-CL errors)
     row = tool.query_row("Device", (None,), "CL_DEVICE_MAX_COMPUTE_UNITS", _fake_get_info(8, bytes(8)))
-    assert not row.ok and "8 bytes" in row.error and row.code is None
+    assert not row.ok and row.code is None and row.warning is None
+    assert row.error == "unexpected size (the driver returned 8 bytes, but cl_uint has 4)"
+    row = tool.query_row("Device", (None,), "CL_DEVICE_OPENCL_C_NUMERIC_VERSION_KHR", _fake_get_info(14, b"3.0" * 4))
+    assert row.error == "unexpected size (the driver returned 14 bytes, but cl_version_khr has 4)"
+    assert tool.raw_value(row) == "<error: unexpected size (the driver returned 14 bytes, but cl_version_khr has 4)>"
 
 
 def test_warning_goes_to_stderr_in_raw_form():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 
 import opencl_raw as cl
 from opencl_raw import errors, raw
+from conftest import same_drivers_env
 from opencl_raw._info import (AtomicCapabilities, ExecCapabilities, FPConfig, LocalMemType, MemCacheType,
                               NameVersionTuple, SVMCapabilities)
 
@@ -18,14 +20,25 @@ CLINFO = shutil.which("clinfo")
 needs_clinfo = pytest.mark.skipif(CLINFO is None, reason="clinfo is not installed")
 
 
-def _clinfo(*args: str) -> str:
-    return subprocess.run([CLINFO, *args], check=True, capture_output=True, text=True, timeout=60).stdout
+def _clinfo(env: Dict[str, str], *args: str) -> str:
+    return subprocess.run([CLINFO, *args], check=True, capture_output=True, text=True, timeout=60,
+                          env=env).stdout
 
 
-def clinfo_list() -> List[Tuple[str, List[str]]]:
-    """``clinfo -l``: [(platform name, [device names])] in the loader's order."""
+@pytest.fixture(scope="module")
+def clinfo_env(tmp_path_factory) -> Dict[str, str]:
+    """The environment clinfo runs in: its loader sees the drivers this process's platforms come from.
+
+    On the NVIDIA H200 machine clinfo, run with this process's environment as it was
+    (OCL_ICD_FILENAMES and OCL_ICD_VENDORS both set), listed PoCL only while opencl_raw listed
+    PoCL and NVIDIA: loaders read those variables differently (see conftest.same_drivers_env)."""
+    return same_drivers_env(str(tmp_path_factory.mktemp("clinfo_vendors")))
+
+
+def clinfo_list(env: Dict[str, str]) -> List[Tuple[str, List[str]]]:
+    """``clinfo -l``: [(platform name, [device names])] in the order of clinfo's loader."""
     platforms: List[Tuple[str, List[str]]] = []
-    for line in _clinfo("-l").splitlines():
+    for line in _clinfo(env, "-l").splitlines():
         m = re.match(r"^Platform #(\d+): (.*)$", line)
         if m:
             assert int(m.group(1)) == len(platforms)
@@ -38,15 +51,16 @@ def clinfo_list() -> List[Tuple[str, List[str]]]:
     return platforms
 
 
-def clinfo_raw() -> Dict[Tuple[int, object], Dict[str, str]]:
-    """``clinfo --raw``: {(platform index, device index or '*'): {CL name: printed value}}.
+def clinfo_raw(env: Dict[str, str]) -> Dict[Tuple[int, object], Dict[str, str]]:
+    """``clinfo --raw``: {(platform index, device index or '*'): {CL name: printed value}}, in the
+    order of clinfo's loader.
 
     Only the per-platform sections (lines tagged ``[SUFFIX/n]``) are read; a new
     ``CL_PLATFORM_NAME`` line starts the next platform.
     """
     table: Dict[Tuple[int, object], Dict[str, str]] = {}
     platform = -1
-    for line in _clinfo("--raw").splitlines():
+    for line in _clinfo(env, "--raw").splitlines():
         m = re.match(r"^\[[^/\]]*/(\*|\d+)\]\s+(CL_\w+)(?:\s+(.*))?$", line)
         if not m:
             continue
@@ -59,6 +73,7 @@ def clinfo_raw() -> Dict[Tuple[int, object], Dict[str, str]]:
 
 
 def _position(device):
+    """(platform index, device index) of ``device`` in opencl_raw's enumeration."""
     platforms = cl.get_platform_ids()
     for pi, platform in enumerate(platforms):
         for di, d in enumerate(platform.get_device_ids()):
@@ -67,19 +82,67 @@ def _position(device):
     raise AssertionError("the selected device is not enumerated")
 
 
+def clinfo_sections(device, env: Dict[str, str]) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """(platform section, device section) of ``clinfo --raw`` for ``device``, found by names, not by
+    index: clinfo's loader may order platforms otherwise (ocl-icd sorts them by device counts, the
+    Khronos loader keeps the load order). The k-th platform of a name here is the k-th of that name
+    there; a driver lists its own devices in one order, checked by CL_DEVICE_NAME."""
+    pi, di = _position(device)
+    platforms = cl.get_platform_ids()
+    name = platforms[pi].name
+    rank = [p.name for p in platforms[:pi]].count(name)
+    table = clinfo_raw(env)
+    theirs = sorted(index for (index, which), section in table.items()
+                    if which == "*" and section.get("CL_PLATFORM_NAME") == name)
+    listed = [section.get("CL_PLATFORM_NAME") for (_, which), section in table.items() if which == "*"]
+    assert rank < len(theirs), f"clinfo does not list platform {name!r} (#{rank + 1} of that name); it lists {listed}"
+    index = theirs[rank]
+    assert (index, di) in table, f"clinfo lists no device #{di} on {name!r}"
+    device_section = table[(index, di)]
+    assert device_section.get("CL_DEVICE_NAME", device.name) == device.name, (device_section.get("CL_DEVICE_NAME"),
+                                                                             device.name)
+    return table[(index, "*")], device_section
+
+
 # --------------------------------------------------------------------------- #
 # enumeration, compared with clinfo
 # --------------------------------------------------------------------------- #
 
 @needs_clinfo
-def test_platforms_and_devices_match_clinfo_list():
-    expected = clinfo_list()
+def test_platforms_and_devices_match_clinfo_list(clinfo_env):
+    expected = clinfo_list(clinfo_env)
     platforms = cl.get_platform_ids()
-    assert [(p.name, [d.name for d in p.get_device_ids()]) for p in platforms] == expected
-    assert [p.name for p in cl.get_platforms()] == [name for name, _ in expected]
+    ours = [(p.name, [d.name for d in p.get_device_ids()]) for p in platforms]
+    # the same platforms, each with its devices in the driver's order; the platform order is the
+    # loader's (clinfo may link another loader than opencl_raw: see clinfo_sections)
+    assert sorted(ours) == sorted(expected), (ours, expected)
+    assert [p.name for p in cl.get_platforms()] == [name for name, _ in ours]
     assert cl.get_platforms() == platforms
     for platform in platforms:
         assert platform.get_devices() == platform.get_device_ids()
+
+
+def test_clinfo_env_names_this_process_drivers(tmp_path):
+    from opencl_raw import raw
+    try:
+        origins = raw.backend().platforms
+    except errors.LibraryNotFoundError:
+        pytest.skip("no OpenCL library")
+    env = same_drivers_env(str(tmp_path), {"OCL_ICD_FILENAMES": "libnothing.so", "OPENCL_RAW_ICDS": "/x.icd",
+                                           "OPENCL_VENDOR_PATH": "/nowhere", "KEEP": "1"})
+    if not origins:
+        assert env == {"OCL_ICD_FILENAMES": "libnothing.so", "OPENCL_RAW_ICDS": "/x.icd",
+                       "OPENCL_VENDOR_PATH": "/nowhere", "KEEP": "1"}
+        return
+    folder = env["OCL_ICD_VENDORS"]
+    assert folder.startswith(str(tmp_path)) and env["KEEP"] == "1" and env["OCL_ICD_PLATFORM_SORT"] == "none"
+    assert not {"OCL_ICD_FILENAMES", "OPENCL_RAW_ICDS", "OPENCL_VENDOR_PATH"} & set(env)
+    named = []
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            named.append(f.read().strip())
+    assert named == list(dict.fromkeys(p.library for p in origins))      # directory order = platform order
+    assert all(os.path.isabs(name) for name in named)
 
 
 def test_platforms_are_platform_objects_with_devices():
@@ -112,9 +175,8 @@ def test_get_device_ids_by_type(device):
 
 
 @needs_clinfo
-def test_max_compute_units_three_ways(device):
-    pi, di = _position(device)
-    printed = clinfo_raw()[(pi, di)]["CL_DEVICE_MAX_COMPUTE_UNITS"]
+def test_max_compute_units_three_ways(device, clinfo_env):
+    printed = clinfo_sections(device, clinfo_env)[1]["CL_DEVICE_MAX_COMPUTE_UNITS"]
     assert device.max_compute_units == device.get_info(raw.CL_DEVICE_MAX_COMPUTE_UNITS) == int(printed)
     assert device.get_info("CL_DEVICE_MAX_COMPUTE_UNITS") == int(printed)
 
@@ -124,9 +186,8 @@ def _flag_names(value, prefix: str):
 
 
 @needs_clinfo
-def test_device_info_matches_clinfo_raw(device):
-    pi, di = _position(device)
-    printed = clinfo_raw()[(pi, di)]
+def test_device_info_matches_clinfo_raw(device, clinfo_env):
+    printed = clinfo_sections(device, clinfo_env)[1]
     checked_names = []
 
     def same(param, expected):
@@ -176,9 +237,8 @@ def test_device_info_matches_clinfo_raw(device):
 
 
 @needs_clinfo
-def test_platform_info_matches_clinfo_raw(device):
-    pi, _ = _position(device)
-    printed = clinfo_raw()[(pi, "*")]
+def test_platform_info_matches_clinfo_raw(device, clinfo_env):
+    printed = clinfo_sections(device, clinfo_env)[0]
     platform = device.platform
     assert platform.name == printed["CL_PLATFORM_NAME"]
     for param in ("CL_PLATFORM_VENDOR", "CL_PLATFORM_VERSION", "CL_PLATFORM_PROFILE", "CL_PLATFORM_ICD_SUFFIX_KHR"):

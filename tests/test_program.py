@@ -225,7 +225,10 @@ def test_build_info_typed(built, device):
     binary_type = program.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE)
     assert binary_type is ProgramBinaryType.EXECUTABLE
     if device.version_tuple >= (2, 0):
-        assert type(program.get_build_info(device, raw.CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE)) is int
+        # NVIDIA 580 answers this size_t with 4 bytes: read as a 4-byte integer, with an OpenCLRawWarning
+        # (see KNOWN_SIZE_QUIRKS in test_info.py, which checks the warning)
+        total = program.get_build_info(device, raw.CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE)
+        assert type(total) is int and total >= 0
     with pytest.raises(TypeError, match="Device"):
         program.get_build_info(device.platform, raw.CL_PROGRAM_BUILD_STATUS)
     with pytest.raises(errors.InvalidValue):
@@ -253,7 +256,11 @@ def test_kernel_info_and_work_group_info(built, device, env):
     kernel = program.create_kernel("fixed")
     assert kernel.function_name == "fixed" and kernel.num_args == 1
     assert kernel.program == program and kernel.context == context
-    assert "reqd_work_group_size(4, 2, 1" in kernel.attributes
+    # OpenCL 3.0, clGetKernelInfo, CL_KERNEL_ATTRIBUTES: the attributes "as they were declared inside
+    # __attribute__((...))"; the spacing inside is the implementation's (PoCL 3.1 keeps the source's and
+    # wraps each in __attribute__((...)), NVIDIA 580 drops the spaces: 'reqd_work_group_size(4,2,1)'), and
+    # the conformance test compares with every space removed, as here.
+    assert "reqd_work_group_size(4,2,1)" in "".join(kernel.attributes.split())
     assert kernel.get_work_group_info(device, raw.CL_KERNEL_COMPILE_WORK_GROUP_SIZE) == (4, 2, 1)
     size = kernel.get_work_group_info(device, "CL_KERNEL_WORK_GROUP_SIZE")
     assert type(size) is int and 8 <= size <= device.max_work_group_size
@@ -302,12 +309,27 @@ def test_create_kernel_errors(built, context):
 
 @pytest.mark.not_on_oclgrind("Oclgrind 21.10 answers CL_BUILD_PROGRAM_FAILURE for unknown options "
                              "(CL_INVALID_BUILD_OPTIONS expected)")
-def test_build_and_compile_options_errors(context, device):
+@pytest.mark.deviation("NVIDIA CUDA", "clBuildProgram with an unknown option answers CL_BUILD_PROGRAM_FAILURE, "
+                                      "log 'Don't understand command line argument' (the spec: "
+                                      "CL_INVALID_BUILD_OPTIONS for invalid build options) (NVIDIA 580)")
+def test_unknown_build_option_is_invalid_build_options(context):
     program = context.create_program_with_source(SOURCE)
     with pytest.raises(errors.InvalidBuildOptions):
         program.build("-no-such-build-option")
+    program.release()
+
+
+@pytest.mark.not_on_oclgrind("Oclgrind 21.10's clCompileProgram answers CL_BUILD_PROGRAM_FAILURE for unknown "
+                             "options (CL_INVALID_COMPILER_OPTIONS expected)")
+def test_unknown_compiler_option_is_invalid_compiler_options(context):
+    program = context.create_program_with_source(SOURCE)
     with pytest.raises(errors.InvalidCompilerOptions):
         program.compile("-no-such-compiler-option")
+    program.release()
+
+
+def test_build_and_compile_options_errors(context, device):
+    program = context.create_program_with_source(SOURCE)
     with pytest.raises(TypeError, match="options"):
         program.build(42)
     with pytest.raises(TypeError, match="Device"):
@@ -397,7 +419,10 @@ def test_library_linked_into_an_executable(context, queue, device):
     helper = context.create_program_with_source(DEFINES_SCALE).compile()
     library = context.link_program([helper], "-create-library")
     assert library.get_build_info(device, raw.CL_PROGRAM_BINARY_TYPE) is ProgramBinaryType.LIBRARY
-    with pytest.raises(errors.InvalidKernelName):
+    # clCreateKernel on a library: both CL_INVALID_PROGRAM_EXECUTABLE ("no successfully built executable
+    # for program": a library is none; NVIDIA 580) and CL_INVALID_KERNEL_NAME ("apply" is not in it;
+    # PoCL 3.1) describe it, and the spec does not order its errors: either is right.
+    with pytest.raises((errors.InvalidKernelName, errors.InvalidProgramExecutable)):
         library.create_kernel("apply")
     main = context.create_program_with_source(USES_HEADER).compile(
         headers={"ops/scale.h": context.create_program_with_source(HEADER)})
@@ -407,25 +432,77 @@ def test_library_linked_into_an_executable(context, queue, device):
         p.release()
 
 
-@pytest.mark.not_on_oclgrind("Oclgrind 21.10 links a call to a function defined nowhere (no CL_LINK_PROGRAM_FAILURE)")
-def test_link_errors(context, device):
-    main = context.create_program_with_source(USES_HEADER).compile(
-        headers={"ops/scale.h": context.create_program_with_source(HEADER)})
-    with pytest.raises(errors.LinkProgramFailure) as caught:          # scale() is defined nowhere
-        context.link_program([main])
-    assert caught.value.function == "clLinkProgram"
-    # PoCL 3.1 returns no program on a failed link, so there is no log to read back
-    assert set(caught.value.build_logs) <= {device}
-    built = context.create_program_with_source(DEFINES_SCALE + "\n__kernel void k(__global int *o) { o[0] = 1; }")
-    built.build()
-    with pytest.raises(errors.InvalidOperation):                       # an executable is no link input
-        context.link_program([built])
+def test_link_argument_errors(context):
+    main = context.create_program_with_source(USES_HEADER)
     with pytest.raises(ValueError, match="at least one"):
         context.link_program([])
     with pytest.raises(TypeError, match="Program"):
         context.link_program([main, "helper"])
-    with pytest.raises(errors.InvalidLinkerOptions):
-        context.link_program([main], "-no-such-linker-option")
+    main.release()
+
+
+#: Each link error runs in a child process: one of them aborted the whole test run on NVIDIA 580
+#: (exit status 134, SIGABRT, no traceback), so a driver crash now fails one case, with its name.
+LINK_ERROR_PRELUDE = f"""
+import json
+import opencl_raw as cl
+from opencl_raw import errors
+device = cl.select_device()          # OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE: the test's device
+context = cl.create_context([device])
+main = context.create_program_with_source({USES_HEADER!r}).compile(
+    headers={{"ops/scale.h": context.create_program_with_source({HEADER!r})}})
+
+
+def report(call):
+    try:
+        call()
+    except errors.CLError as exc:
+        print(json.dumps({{"error": type(exc).__name__, "function": exc.function,
+                          "logs_of_other_devices": [repr(d) for d in exc.build_logs if d != device]}}))
+    else:
+        print(json.dumps({{"error": None}}))
+"""
+#: case -> (code ending in a report(...) of the call, the CLError subclass the spec gives)
+LINK_ERROR_CASES = {
+    # scale() is declared by the header and defined nowhere
+    "undefined_function": ("report(lambda: context.link_program([main]))", "LinkProgramFailure"),
+    # a built executable is no link input: OpenCL 3.0, clLinkProgram, CL_INVALID_OPERATION if the rules
+    # for input_programs (compiled binaries or libraries) are not followed
+    "executable_as_input": (
+        "built = context.create_program_with_source("
+        "'int scale(int x) { return x; }\\n__kernel void k(__global int *o) { o[0] = 1; }').build()\n"
+        "report(lambda: context.link_program([built]))", "InvalidOperation"),
+    "unknown_linker_option": ("report(lambda: context.link_program([main], '-no-such-linker-option'))",
+                              "InvalidLinkerOptions"),
+}
+
+
+@pytest.mark.not_on_oclgrind("Oclgrind 21.10 links a call to a function defined nowhere (no CL_LINK_PROGRAM_FAILURE)")
+@pytest.mark.parametrize("case", sorted(LINK_ERROR_CASES))
+def test_link_errors(cl_target, case):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    code, expected = LINK_ERROR_CASES[case]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+               OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
+    try:
+        done = subprocess.run([sys.executable, "-c", LINK_ERROR_PRELUDE + code], capture_output=True, text=True,
+                              timeout=90, env=env)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{case}: the link ran past 90 s (a hang in the driver?); output so far: {exc.stdout!r}")
+    if done.returncode < 0:
+        pytest.fail(f"{case}: the driver killed the process ({signal.Signals(-done.returncode).name}); "
+                    f"stderr:\n{done.stderr[-3000:]}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["error"] == expected, result
+    assert result["function"] == "clLinkProgram"
+    # PoCL 3.1 returns no program on a failed link, so there may be no log to read back
+    assert result["logs_of_other_devices"] == []
 
 
 LINK_FAILED_COMPILE = """
@@ -550,10 +627,14 @@ def test_specialization_constant_on_a_program_without_il(context, device):
         with pytest.raises(errors.InvalidProgram):
             program.set_specialization_constant(0, True)          # a boolean constant
         program.release()
-    # The built program's answer from the driver itself is the same code.
+    # The driver's own answer for the built program: OpenCL 3.0, clSetProgramSpecializationConstant lists
+    # CL_INVALID_PROGRAM ("not a valid program object created from an intermediate language"; PoCL 3.1)
+    # and CL_INVALID_OPERATION ("no devices associated with program support intermediate language
+    # programs"; NVIDIA 580). Both hold here (no IL), and the spec does not order them: either is right.
     built = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }").build()
     value = ctypes.c_int32(7)
-    assert raw.clSetProgramSpecializationConstant(built, 1, 4, ctypes.byref(value)) == raw.CL_INVALID_PROGRAM
+    assert raw.clSetProgramSpecializationConstant(built, 1, 4, ctypes.byref(value)) in (
+        raw.CL_INVALID_PROGRAM, raw.CL_INVALID_OPERATION)
     built.release()
 
 
@@ -667,14 +748,24 @@ def test_arg_info_typed(typed_program):
     assert kernel.get_arg_info(15, raw.CL_KERNEL_ARG_TYPE_QUALIFIER) == \
         KernelArgTypeQualifier.CONST | KernelArgTypeQualifier.RESTRICT
     assert kernel.get_arg_info(1, raw.CL_KERNEL_ARG_TYPE_QUALIFIER) == 0
-    with pytest.raises(errors.InvalidArgIndex):
-        kernel.get_arg_info(len(TYPE_NAMES), raw.CL_KERNEL_ARG_NAME)
     with pytest.raises(errors.InvalidValue):
         kernel.get_arg_info(0, raw.CL_KERNEL_WORK_GROUP_SIZE)
     with pytest.raises(ValueError, match="negative"):
         kernel.get_arg_info(-1, raw.CL_KERNEL_ARG_NAME)
     with pytest.raises(TypeError, match="int"):
         kernel.get_arg_info("0", raw.CL_KERNEL_ARG_NAME)
+    kernel.release()
+
+
+@pytest.mark.deviation("NVIDIA CUDA", "clGetKernelArgInfo with arg_index = the number of arguments answers "
+                                      "CL_INVALID_VALUE (the spec: CL_INVALID_ARG_INDEX if arg_index is not a "
+                                      "valid argument index) (NVIDIA 580)")
+def test_arg_info_index_out_of_range_is_invalid_arg_index(typed_program):
+    _, program = typed_program                            # built with -cl-kernel-arg-info
+    kernel = program.create_kernel("typed")
+    assert kernel.get_arg_info(len(TYPE_NAMES) - 1, raw.CL_KERNEL_ARG_NAME) == "r"
+    with pytest.raises(errors.InvalidArgIndex):
+        kernel.get_arg_info(len(TYPE_NAMES), raw.CL_KERNEL_ARG_NAME)
     kernel.release()
 
 

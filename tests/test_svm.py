@@ -104,9 +104,9 @@ def test_svm_alloc_owns_its_memory(context, svm_device):
     with pytest.raises(errors.ReleasedHandleError):
         with svm:
             pass
-    # with-statement, the constructor, garbage collection
-    with cl.SVMAllocation(context, FINE, 64) as other:
-        assert other.fine_grained and context.reference_count == base + extra + 1
+    # with-statement, the constructor, garbage collection (coarse grain: every SVM device has it)
+    with cl.SVMAllocation(context, RW, 64) as other:
+        assert not other.fine_grained and context.reference_count == base + extra + 1
     assert other.freed and context.reference_count == base
     dropped = context.svm_alloc(RW, 64)
     assert context.reference_count == base + extra + 1
@@ -118,16 +118,47 @@ def test_svm_alloc_owns_its_memory(context, svm_device):
         pickle.dumps(context.svm_alloc(RW, 8))
 
 
-def test_svm_alloc_keeps_the_context_alive(device, svm_device):
+def test_fine_grained_svm_alloc_owns_its_memory(context, svm_device):
+    _needs(svm_device, raw.CL_DEVICE_SVM_FINE_GRAIN_BUFFER)
+    base = context.reference_count
+    extra = _driver_references(context)
+    with cl.SVMAllocation(context, FINE, 64) as other:
+        assert other.fine_grained and other.flags == FINE and "fine" in repr(other)
+        assert context.reference_count == base + extra + 1
+        other.view(np.int32)[:] = np.arange(16)                 # the host reaches it without a map
+        assert other.view(np.int32).sum() == 120
+    assert other.freed and context.reference_count == base
+
+
+@pytest.mark.parametrize("grain", ["coarse", "fine"])
+def test_svm_alloc_keeps_the_context_alive(device, svm_device, grain):
+    # Coarse-grained buffer SVM is what every OpenCL 2.x device with SVM has (NVIDIA 580: only that);
+    # fine-grained is optional (PoCL 3.1 has it).
+    if grain == "fine":
+        _needs(svm_device, raw.CL_DEVICE_SVM_FINE_GRAIN_BUFFER)
     context = cl.create_context([device])
     extra = _driver_references(context)
     destroyed = []
     context.set_destructor_callback(destroyed.append)
-    svm = context.svm_alloc(FINE, 64)
+    svm = context.svm_alloc(FINE if grain == "fine" else RW, 64)
     value = context._value
     context.release()                                           # the caller's reference
     assert destroyed == []
-    svm.view(np.int32)[:] = 7                                   # memory still valid
+    if grain == "fine":
+        svm.view(np.int32)[:] = 7                               # memory still valid
+        assert list(svm.view(np.int32)) == [7] * 16
+    else:                                                       # through a queue on the allocation's context
+        queue = svm.context.create_command_queue_with_properties(device)
+        fill = queue.enqueue_svm_mem_fill(svm, np.int32(7))
+        fill.wait(timeout=30)
+        mapped, mapping = queue.enqueue_svm_map(svm, raw.CL_MAP_READ, dtype=np.int32)
+        assert list(mapped) == [7] * 16
+        del mapped
+        unmap = queue.enqueue_svm_unmap(svm)
+        unmap.wait(timeout=30)
+        for obj in (fill, mapping, unmap, queue):               # each holds a context reference
+            obj.release()
+    assert destroyed == []
     assert svm.context.reference_count == 1 + extra
     svm.free()                                                  # clSVMFree, then the last reference
     assert destroyed == [value]

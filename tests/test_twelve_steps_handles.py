@@ -18,7 +18,7 @@ import opencl_raw as cl
 from conftest import POCL_PLATFORM_NAME
 from opencl_raw import errors, raw
 from opencl_raw.event import pinned_count
-from twelve_steps_common import ROUNDS, inputs, settled
+from twelve_steps_common import ROUNDS, Witness, inputs, settled
 from twelve_steps_common import expected as _expected
 
 KERNEL_SOURCE = """
@@ -50,6 +50,16 @@ def _inputs(seed: int):
 
 def _settled(read, wanted):
     return settled(read, wanted, timeout=10.0)
+
+
+def _release_watched(obj) -> None:
+    """``obj.release()``, checked through a raw witness reference: the handle lost exactly one
+    reference, whatever the driver counts of its children's holds."""
+    witness = Witness(obj)
+    before = witness.count()
+    obj.release()
+    assert witness.count() == before - 1
+    witness.release()
 
 
 def _wait_for_unpins(baseline: int, timeout: float = 10.0) -> None:
@@ -300,14 +310,16 @@ def test_step4_failed_build_raises_with_logs(device, context, method):
     assert context.reference_count == 1
 
 
-def test_step5_create_kernels_in_program(device, context, queue):
+def test_step5_create_kernels_in_program(device, context, queue, implicit_refs):
     program = context.create_program_with_source(KERNEL_SOURCE).build()
     # Step 5, the other way: clCreateKernelsInProgram -> Program.create_kernels_in_program().
     kernels = program.create_kernels_in_program()
     assert all(isinstance(k, cl.Kernel) for k in kernels)
     by_name = {k.function_name: k for k in kernels}
     assert sorted(by_name) == ["axpb", "fill"]
-    assert program.reference_count == 3
+    assert all(k.reference_count == 1 for k in kernels)    # adopted, not retained again
+    # Ours, plus each kernel's hold on its program where the driver counts it (PoCL does, NVIDIA not).
+    assert program.reference_count == 1 + 2 * implicit_refs.kernel_on_program
     assert all(k.program == program for k in kernels)
 
     buffer = context.create_buffer(raw.CL_MEM_WRITE_ONLY, NBYTES)
@@ -321,11 +333,10 @@ def test_step5_create_kernels_in_program(device, context, queue):
     assert program.reference_count == 1
     buffer.release()
     program.release()
-    assert context.reference_count == 2                    # ours and the fixture queue's
+    assert context.reference_count == 1 + implicit_refs.queue_on_context    # ours (and the fixture queue's)
 
 
-def test_step12_release_leaves_nothing_behind(device):
-    pocl = POCL_PLATFORM_NAME in device.platform.name
+def test_step12_release_leaves_nothing_behind(device, implicit_refs):
     context = cl.create_context([device])
     assert context.reference_count == 1
     queue = context.create_command_queue_with_properties(device, raw.CL_QUEUE_PROFILING_ENABLE)
@@ -333,10 +344,13 @@ def test_step12_release_leaves_nothing_behind(device):
     buffers = [context.create_buffer(flags, NBYTES)
                for flags in (raw.CL_MEM_READ_ONLY, raw.CL_MEM_READ_ONLY, raw.CL_MEM_WRITE_ONLY)]
     program = context.create_program_with_source(KERNEL_SOURCE).build()
-    if pocl:       # PoCL: the queue, each buffer and the program each hold a reference on the context
-        assert context.reference_count == 1 + 1 + 3 + 1
+    # The queue, each buffer and the program hold the context; PoCL counts those holds, NVIDIA does not.
+    refs = implicit_refs
+    held = refs.queue_on_context + 3 * refs.buffer_on_context + refs.program_on_context
+    assert context.reference_count == 1 + held
     kernel = program.create_kernel("axpb")
-    assert program.reference_count == 2
+    assert kernel.reference_count == 1
+    assert program.reference_count == 1 + refs.kernel_on_program
 
     # Run it once so that commands and events have come and gone.
     host_a, host_b = _inputs(99)
@@ -354,27 +368,25 @@ def test_step12_release_leaves_nothing_behind(device):
     for event in (read, run, write_b, write_a):
         assert event.reference_count >= 1       # PoCL also holds events in wait lists and as the last command
         event.release()
-    if pocl:
-        assert context.reference_count == 6
+    assert context.reference_count == 1 + held
     assert kernel.reference_count == 1
-    kernel.release()
+    _release_watched(kernel)
     assert program.reference_count == 1
-    program.release()
-    if pocl:
-        assert context.reference_count == 5
+    _release_watched(program)
+    assert context.reference_count == 1 + held - refs.program_on_context
     for released, buffer in enumerate(buffers, start=1):
         assert buffer.reference_count == 1
-        buffer.release()
-        if pocl:
-            assert context.reference_count == 5 - released
+        _release_watched(buffer)
+        assert context.reference_count == 1 + held - refs.program_on_context - released * refs.buffer_on_context
     queue.release()
     assert _settled(lambda: context.reference_count, 1) == 1
     context.release()
     context.release()                                       # idempotent
 
 
-def test_step12_garbage_collection_releases_too(device):
-    """Dropping the last Python reference releases as well: the context's count comes back to 1."""
+def test_step12_garbage_collection_releases_too(device, implicit_refs):
+    """Dropping the last Python reference releases as well: each object's count comes back to the
+    witness's 1, and the context's to 1."""
     context = cl.create_context([device])
     queue = context.create_command_queue_with_properties(device)
     buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, NBYTES)
@@ -383,7 +395,16 @@ def test_step12_garbage_collection_releases_too(device):
     kernel.set_args(buffer, np.float32(1.5))
     event = queue.enqueue_nd_range_kernel(kernel, N)
     event.wait()
-    assert context.reference_count > 1
+    refs = implicit_refs       # the driver's own holds on the context, where it counts them (PoCL, not NVIDIA)
+    assert context.reference_count == 1 + refs.queue_on_context + refs.buffer_on_context + refs.program_on_context
+    # Raw references of the test's own let it read each count once the wrappers are collected.
+    witnesses = {"kernel": Witness(kernel), "program": Witness(program), "buffer": Witness(buffer),
+                 "queue": Witness(queue)}
+    counts = [w.count() for w in witnesses.values()]     # ours and the witness's (PoCL: the event holds its queue)
+    assert counts[:3] == [2, 2 + refs.kernel_on_program, 2] and counts[3] >= 2
     del queue, buffer, program, kernel, event
     gc.collect()
+    for name, witness in witnesses.items():      # children first: then nothing of ours holds the rest
+        assert _settled(witness.count, 1) == 1, f"the collected {name} kept a reference"
+        witness.release()
     assert _settled(lambda: context.reference_count, 1) == 1

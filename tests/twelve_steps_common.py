@@ -1,10 +1,12 @@
-"""What the three 12-step test files share: kernels, the step-11 rounds, inputs and waits."""
+"""What the three 12-step test files share: kernels, the step-11 rounds, inputs, waits and witnesses."""
 from __future__ import annotations
 
 import ctypes
 import time
 
 import numpy as np
+
+from opencl_raw import raw
 
 KERNEL_SOURCE = b"""
 __kernel void axpb(__global const float *a, __global const float *b,
@@ -63,3 +65,45 @@ def settled(read, wanted, timeout: float = 5.0):
     while (value := read()) != wanted and time.monotonic() < deadline:
         time.sleep(0.001)
     return value
+
+
+#: raw clRetain*, clRelease*, clGet*Info and CL_*_REFERENCE_COUNT of each reference-counted handle type
+_COUNTED = {
+    raw.cl_context: (raw.clRetainContext, raw.clReleaseContext, raw.clGetContextInfo,
+                     raw.CL_CONTEXT_REFERENCE_COUNT),
+    raw.cl_command_queue: (raw.clRetainCommandQueue, raw.clReleaseCommandQueue, raw.clGetCommandQueueInfo,
+                           raw.CL_QUEUE_REFERENCE_COUNT),
+    raw.cl_mem: (raw.clRetainMemObject, raw.clReleaseMemObject, raw.clGetMemObjectInfo, raw.CL_MEM_REFERENCE_COUNT),
+    raw.cl_program: (raw.clRetainProgram, raw.clReleaseProgram, raw.clGetProgramInfo, raw.CL_PROGRAM_REFERENCE_COUNT),
+    raw.cl_kernel: (raw.clRetainKernel, raw.clReleaseKernel, raw.clGetKernelInfo, raw.CL_KERNEL_REFERENCE_COUNT),
+    raw.cl_event: (raw.clRetainEvent, raw.clReleaseEvent, raw.clGetEventInfo, raw.CL_EVENT_REFERENCE_COUNT),
+}
+
+
+class Witness:
+    """The test's own reference on a handle-layer object's ``cl_*`` handle, taken with the raw
+    ``clRetain*`` (not through the binding).
+
+    It keeps the handle valid once the object is released or collected, so that
+    :meth:`count` can show what the binding's own ``clRelease*`` left: 1 (the witness's)
+    when the binding gave its reference back exactly once.  Unlike a parent's count, this
+    does not depend on whether the driver counts its children's holds.
+
+    ``Witness(obj)``: ``obj`` is a Context, CommandQueue, MemObject, Program, Kernel or Event
+    (not released); AssertionError if the raw retain fails, KeyError for another type.
+    """
+
+    def __init__(self, obj):
+        self.handle = type(obj.handle)(obj.handle.value)
+        retain, self._release, self._get_info, self._param = _COUNTED[type(self.handle)]
+        assert retain(self.handle) == raw.CL_SUCCESS
+
+    def count(self) -> int:
+        """The handle's CL_*_REFERENCE_COUNT, read with the raw clGet*Info."""
+        n = raw.cl_uint()
+        assert self._get_info(self.handle, self._param, ctypes.sizeof(n), raw.byref(n), None) == raw.CL_SUCCESS
+        return n.value
+
+    def release(self) -> None:
+        """Give the witness's reference back (raw clRelease*); AssertionError if the call fails."""
+        assert self._release(self.handle) == raw.CL_SUCCESS
