@@ -52,10 +52,13 @@ def hand_over(function: Callable, set_callback: Callable, *args: Any) -> int:
     return key
 
 
-def forget(key: int) -> None:
-    """Drop a registered callable (its object is gone, or registering with the driver failed)."""
+def forget(key: int) -> bool:
+    """Drop a registered callable (its object is gone, or registering with the driver failed).
+
+    Returns True if it was still registered, False if it had run (one-shot) or was dropped before.
+    """
     with _lock:
-        _entries.pop(key, None)
+        return _entries.pop(key, None) is not None
 
 
 def pending() -> int:

@@ -23,6 +23,9 @@ non-daemon threads were joined):
 3. makes what the driver may still use live for good: the host objects of commands that
    did not complete (``_pins``), the registered Python callbacks and the C trampolines
    the driver calls, so nothing it touches is freed while the interpreter finalizes.
+   A pending event callback keeps the ``cl_event`` reference that ``Event.set_callback``
+   took for it (the driver may still call back, with that event): it is not given back,
+   and the end of the process frees it.
 
 All of it is best effort and never raises: a queue or event the driver refuses is
 skipped. Queues and user events made through :mod:`opencl_raw.raw` or

@@ -54,11 +54,12 @@ class Handle:
             handle = self._ctype(handle.value if isinstance(handle, ctypes.c_void_p) else handle)
         if not handle.value:
             raise ValueError(f"{type(self).__name__}: NULL {self._ctype.__name__} handle")
+        owned = owned and self._release_name is not None
+        if retain and owned:
+            getattr(checked, self._retain_name)(handle)    # if refused, this object holds nothing to release
         self._handle = handle
         self._value = handle.value
-        self._owned = owned and self._release_name is not None
-        if retain and self._owned:
-            getattr(checked, self._retain_name)(handle)
+        self._owned = owned
 
     @classmethod
     def from_handle(cls, handle, retain: bool = True):

@@ -69,17 +69,24 @@ def enqueued(queue, handle) -> "Event":
 
 
 class _EventCallback:
-    """The registered callable of Event.set_callback: wraps the ``cl_event`` in a new, retained
-    object of the class the callback was set on, with the same parent links (the callable
-    may keep it), then calls."""
+    """The registered callable of Event.set_callback. It owns one reference to the ``cl_event``
+    (``value``), taken by set_callback (clRetainEvent) while the caller's event object was
+    alive, and hands it over to the object it passes to the callable: a new object of the
+    class the callback was set on, with the same parent links (the callable may keep it).
 
-    __slots__ = ("function", "cls", "queue", "context")
+    Nothing is retained inside the driver's callback: once every other reference is gone
+    the driver still calls back ("all enqueued callbacks shall be called before the event
+    object is destroyed"), but may refuse clRetainEvent then (NVIDIA: CL_INVALID_EVENT).
+    Releasing inside the callback is allowed (a non-blocking call); the object passed is
+    released there when the callable does not keep it."""
 
-    def __init__(self, function: Callable, cls: type, queue=None, context=None):
-        self.function, self.cls, self.queue, self.context = function, cls, queue, context
+    __slots__ = ("function", "cls", "queue", "context", "value")
+
+    def __init__(self, function: Callable, cls: type, value: int, queue=None, context=None):
+        self.function, self.cls, self.value, self.queue, self.context = function, cls, value, queue, context
 
     def __call__(self, event_value: int, status: int) -> None:
-        event = self.cls.from_handle(event_value, retain=True)
+        event = self.cls.from_handle(self.value, retain=False)    # takes over this entry's reference
         event._queue, event._context = self.queue, self.context
         self.function(event, status)
 
@@ -164,13 +171,20 @@ def _done_within(event: "Event", deadline: float) -> bool:
                 return True
             # Else the entry stays until the driver calls back (it may, later): that is its lifetime.
             # Look at the status now and then too: PoCL 3.1 never calls back when a command fails.
-            while not done.wait(max(0.0, min(_POLL_WHILE_CALLBACK, deadline - time.monotonic()))):
+            # Only the status says the command is done: after a call back whose status is not
+            # final yet (a driver calling back early), poll until the deadline, so that the
+            # clWaitForEvents that follows never blocks.
+            while True:
                 if _execution_status(handle) <= raw.CL_COMPLETE:
                     _callbacks.forget(key)              # a call still on its way finds no entry
                     return True
-                if time.monotonic() >= deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     return False
-            return True
+                if done.is_set():
+                    time.sleep(min(0.001, remaining))
+                else:
+                    done.wait(min(_POLL_WHILE_CALLBACK, remaining))
     delay = 0.0005
     while _execution_status(handle) > raw.CL_COMPLETE:          # OpenCL 1.0: poll
         remaining = deadline - time.monotonic()
@@ -238,7 +252,8 @@ class Event(Handle):
         as it is. A timed wait flushes the event's queue if the command is still
         CL_QUEUED (clFlush), then waits for a CL_COMPLETE callback (clSetEventCallback,
         OpenCL 1.1), looking at CL_EVENT_COMMAND_EXECUTION_STATUS every 50 ms too (on 1.0 it
-        only polls), then calls clWaitForEvents, which returns at once. Oclgrind runs commands
+        only polls); only once that status is CL_COMPLETE or an error (a callback alone does not
+        count) it calls clWaitForEvents, which then returns at once. Oclgrind runs commands
         inside clFlush and blocks there while one waits on an incomplete user event: there a
         timed wait cannot time out.
         A user event that is never completed makes an untimed wait block forever; use a timeout.
@@ -279,17 +294,22 @@ class Event(Handle):
         ``command_exec_callback_type``: CL_SUBMITTED, CL_RUNNING or CL_COMPLETE. The
         callback runs once, when the command reaches that status or a later one, or fails
         (then ``status`` is the negative error code, e.g. for CL_COMPLETE callbacks);
-        ``event`` is a new, retained wrapper of the same ``cl_event`` and class (``==`` this one),
+        ``event`` is a new wrapper of the same ``cl_event`` and class (``==`` this one), owning a reference,
         ``status`` an int. It may run on a driver thread, or at once on this thread if the
         status is already reached; it must not block or call blocking OpenCL functions.
-        Drivers differ: PoCL 3.1 calls no callback of a command that fails (negative status),
-        and none for CL_RUNNING of a user event; such callables stay registered.
+        The registration holds a reference to the ``cl_event`` (clRetainEvent, here) which the
+        object passed to the callback takes over: this object may be released or dropped at
+        once, and the event passed is still valid. Drivers differ: PoCL 3.1 calls no callback
+        of a command that fails (negative status), and none for CL_RUNNING of a user event;
+        such callables stay registered, and keep their event (and its queue and context) alive
+        in the driver until the process ends.
         The callable is kept alive until it has run. An exception raised inside it goes to
         ``sys.unraisablehook``. Several callbacks per status may be set.
 
         Raises TypeError if ``callback`` is not callable, ValueError for another
         callback type, FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
-        CLError from the driver (InvalidEvent, InvalidValue), ReleasedHandleError after release().
+        CLError from the driver (InvalidEvent, InvalidValue), ReleasedHandleError after release();
+        then nothing stays registered or retained.
         """
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
@@ -297,8 +317,16 @@ class Event(Handle):
             raise ValueError("command_exec_callback_type must be CL_SUBMITTED, CL_RUNNING or CL_COMPLETE, "
                              f"got {command_exec_callback_type!r}")
         handle = self.handle
-        wrapped = _EventCallback(callback, type(self), getattr(self, "_queue", None), getattr(self, "_context", None))
-        _callbacks.hand_over(wrapped, checked.clSetEventCallback, handle, int(command_exec_callback_type), _on_event)
+        checked.clRetainEvent(handle)                     # the registration's reference (see _EventCallback)
+        wrapped = _EventCallback(callback, type(self), handle.value, getattr(self, "_queue", None),
+                                 getattr(self, "_context", None))
+        key = _callbacks.register(wrapped, once=True)
+        try:
+            checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
+        except BaseException:
+            if _callbacks.forget(key):                    # not called back meanwhile: the reference is ours
+                raw.clReleaseEvent(handle)                # best effort: the first error is the one to raise
+            raise
 
     def set_user_event_status(self, execution_status: int) -> None:
         """Complete a user event, or fail it (clSetUserEventStatus, OpenCL 1.1).

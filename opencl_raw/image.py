@@ -330,7 +330,9 @@ class _QueueImages:
         image from origin. ``row_pitch`` / ``slice_pitch``: bytes between host rows / slices
         (0: tightly packed; slice_pitch must be 0 for 1D and 2D images; the images of a 1D
         image array are slice_pitch bytes apart, and the driver is given that value as the
-        row pitch too, since PoCL 3.1 and Oclgrind step 1D array images by row pitch). ``host`` must be
+        row pitch too, since PoCL 3.1 and Oclgrind step 1D array images by row pitch; NVIDIA 580
+        answered CL_INVALID_VALUE for a 3D read with slice_pitch 80 and row_pitch 32, though the
+        specification does not ask for a multiple: a multiple is the portable choice). ``host`` must be
         writable and C-contiguous and hold the addressed bytes; with ``host=None`` (blocking
         only, pitches 0) a new numpy array of the region (C order, channels last, dtype of
         the channel type) is returned instead of the Event. Non-blocking reads keep ``host``

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
-from .errors import InvalidBufferSize
+from .errors import CLError, InvalidBufferSize, MemCopyOverlap
 from .event import Event, enqueued, pin_until_complete, wait_list
 
 # --------------------------------------------------------------------------- #
@@ -148,7 +148,7 @@ class MemObject(Handle):
     ``.size`` (bytes), ``.flags``, ``.type``, ``.context``.
     """
 
-    __slots__ = ("_size",)
+    __slots__ = ("_size", "_base")
     _ctype = raw.cl_mem
     _retain_name, _release_name = "clRetainMemObject", "clReleaseMemObject"
     _info_group, _info_function = "MemObject", "clGetMemObjectInfo"
@@ -507,6 +507,102 @@ def _check_rect_end(end: int, limit: int, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- #
+# Copy overlap within one buffer (CL_MEM_COPY_OVERLAP, checked before the driver)
+# --------------------------------------------------------------------------- #
+
+def _parent_and_offset(memobj: MemObject) -> Tuple[int, int]:
+    """(address of the parent ``cl_mem``, CL_MEM_OFFSET in bytes) of a sub-buffer; (0, 0) for a
+    memory object that is no sub-buffer. Read once per object (a sub-buffer keeps its parent)."""
+    base = getattr(memobj, "_base", None)
+    if base is None:
+        parent, offset = raw.cl_mem(), ctypes.c_size_t()
+        try:
+            checked.clGetMemObjectInfo(memobj.handle, raw.CL_MEM_ASSOCIATED_MEMOBJECT, ctypes.sizeof(parent),
+                                       ctypes.byref(parent), None)
+            if parent.value:
+                checked.clGetMemObjectInfo(memobj.handle, raw.CL_MEM_OFFSET, ctypes.sizeof(offset),
+                                           ctypes.byref(offset), None)
+        except CLError:                  # an OpenCL 1.0 driver: no sub-buffers
+            parent = raw.cl_mem()
+        base = (parent.value or 0, offset.value if parent.value else 0)
+        memobj._base = base
+    return base
+
+
+def _copy_bases(src: MemObject, dst: MemObject) -> Optional[Tuple[int, int]]:
+    """The byte offsets of ``src`` and ``dst`` in the memory they share, when a copy between them
+    can overlap in the specification's sense (CL_MEM_COPY_OVERLAP): one buffer or sub-buffer
+    (``(0, 0)``), or two sub-buffers of one buffer (their CL_MEM_OFFSETs); None otherwise (and
+    for objects other than buffers, which the driver refuses)."""
+    if not (isinstance(src, Buffer) and isinstance(dst, Buffer)):
+        return None
+    if src._value == dst._value:
+        return 0, 0
+    src_parent, src_offset = _parent_and_offset(src)
+    dst_parent, dst_offset = _parent_and_offset(dst)
+    if src_parent and src_parent == dst_parent:
+        return src_offset, dst_offset
+    return None
+
+
+def _row_starts(first: int, rows: int, slices: int, row_pitch: int, slice_pitch: int, low: int, high: int):
+    """The first bytes of a rect's rows, ascending, from the last row that starts before ``low``
+    to the last that starts before ``high``."""
+    z = max(0, (low - first) // slice_pitch - 1)
+    for z in range(z, slices):
+        for y in range(rows):
+            start = first + z * slice_pitch + y * row_pitch
+            if start >= high:
+                return
+            yield start
+
+
+def _rects_overlap(a: int, b: int, region: Tuple[int, int, int], a_pitches: Tuple[int, int],
+                   b_pitches: Tuple[int, int]) -> bool:
+    """Whether two rects of ``region = (bytes, rows, slices)`` share a byte: one whose first byte
+    is ``a`` with ``a_pitches = (row pitch, slice pitch)``, the other at ``b`` with ``b_pitches``.
+    Each rect's rows are disjoint and ascending (row pitch >= bytes, slice pitch >= row pitch x
+    rows, as :func:`_rect` checks), so the rows are compared, not the spans."""
+    width, rows, slices = region
+    (a_row, a_slice), (b_row, b_slice) = a_pitches, b_pitches
+    a_end = a + (slices - 1) * a_slice + (rows - 1) * a_row + width
+    b_end = b + (slices - 1) * b_slice + (rows - 1) * b_row + width
+    if a_end <= b or b_end <= a:
+        return False
+    if a_pitches == b_pitches:
+        # rows (z, y) of one and (z', y') of the other meet iff |a - b + dz*slice + dy*row| < width
+        # for dz = z - z' in (-slices, slices), dy = y - y' in (-rows, rows); a row pitch >= width and
+        # a slice pitch >= the rows' extent leave two candidates for each (tried with a margin of one)
+        d = a - b
+        center_z = -d // a_slice
+        for dz in range(max(center_z - 1, 1 - slices), min(center_z + 2, slices - 1) + 1):
+            e = d + dz * a_slice
+            center_y = -e // a_row
+            for dy in range(max(center_y - 1, 1 - rows), min(center_y + 2, rows - 1) + 1):
+                if abs(e + dy * a_row) < width:
+                    return True
+        return False
+    # different pitches: walk both ascending row lists within the common span
+    low, high = max(a, b), min(a_end, b_end)
+    rows_a = _row_starts(a, rows, slices, a_row, a_slice, low - width, high)
+    rows_b = _row_starts(b, rows, slices, b_row, b_slice, low - width, high)
+    x, y = next(rows_a, None), next(rows_b, None)
+    while x is not None and y is not None:
+        if x + width <= y:
+            x = next(rows_a, None)
+        elif y + width <= x:
+            y = next(rows_b, None)
+        else:
+            return True
+    return False
+
+
+def _overlap_error(function: str, what: str) -> MemCopyOverlap:
+    return MemCopyOverlap(None, function, f"{what}; checked by this binding before the driver (the specification's "
+                                          f"CL_MEM_COPY_OVERLAP; some drivers do not report it)")
+
+
+# --------------------------------------------------------------------------- #
 # CommandQueue methods
 # --------------------------------------------------------------------------- #
 
@@ -604,9 +700,14 @@ class _QueueMemory:
         """Copy ``size`` bytes from ``src`` at byte ``src_offset`` to ``dst`` at byte ``dst_offset``
         (clEnqueueCopyBuffer).
 
-        ``size`` defaults to the rest of ``src`` from ``src_offset``. Raises ValueError for a
-        range outside either buffer, TypeError for bad types, CLError (MemCopyOverlap for
-        overlapping ranges of one buffer, InvalidValue, InvalidMemObject, ...).
+        ``size`` defaults to the rest of ``src`` from ``src_offset``. Where the specification
+        asks for CL_MEM_COPY_OVERLAP (``src`` and ``dst`` the same buffer or sub-buffer, or two
+        sub-buffers of one buffer, and the byte ranges overlap), this binding raises
+        MemCopyOverlap itself before the driver is called (its detail says so): NVIDIA's
+        driver 580 copied a range onto itself without the error, and the bytes of an
+        overlapping copy are undefined. A sub-buffer and its own parent are left to the
+        driver. Raises ValueError for a range outside either buffer, TypeError for bad types,
+        CLError (MemCopyOverlap, InvalidValue, InvalidMemObject, ...).
         """
         src_total = _size_of(src, "src")
         dst_total = _size_of(dst, "dst")
@@ -618,6 +719,13 @@ class _QueueMemory:
         size = _count(size, "size")
         _host.check_range(src_offset, size, src_total, "enqueue_copy_buffer (src)")
         _host.check_range(dst_offset, size, dst_total, "enqueue_copy_buffer (dst)")
+        bases = _copy_bases(src, dst) if size else None
+        if bases is not None:
+            a, b = bases[0] + src_offset, bases[1] + dst_offset
+            if a < b + size and b < a + size:
+                raise _overlap_error("clEnqueueCopyBuffer", f"enqueue_copy_buffer: {size} bytes at byte {src_offset} "
+                                     f"and at byte {dst_offset} overlap" + (" (sub-buffers of one buffer)"
+                                                                            if src._value != dst._value else ""))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueCopyBuffer(self.handle, src.handle, dst.handle, src_offset, dst_offset, size, n, events,
@@ -690,9 +798,14 @@ class _QueueMemory:
         """Copy a 2D or 3D rect from ``src`` to ``dst`` (clEnqueueCopyBufferRect, 1.1).
 
         Units and rules as :meth:`enqueue_read_buffer_rect` (all bytes; pitches 0 = packed).
-        Raises ValueError when the addressed range passes either buffer's end or for bad
-        pitches, TypeError for bad types, FunctionUnavailableError on 1.0 devices, CLError
-        (MemCopyOverlap when src is dst and the rects overlap, InvalidValue, ...).
+        Where the specification asks for CL_MEM_COPY_OVERLAP (``src`` and ``dst`` the same
+        buffer or sub-buffer, or two sub-buffers of one buffer, and the two rects share a
+        byte: their rows are compared, so rects that interleave without touching pass), this
+        binding raises MemCopyOverlap itself before the driver is called (its detail says
+        so): Oclgrind 21.10 and NVIDIA's driver 580 do not report it. Raises ValueError when
+        the addressed range passes either buffer's end or for bad pitches, TypeError for bad
+        types, FunctionUnavailableError on 1.0 devices, CLError (MemCopyOverlap,
+        InvalidValue, ...).
         """
         src_total = _size_of(src, "src")
         dst_total = _size_of(dst, "dst")
@@ -700,10 +813,16 @@ class _QueueMemory:
         region = _triple(region, f"{what} region", 1)
         src_origin = _triple(src_origin, f"{what} src_origin", 0)
         dst_origin = _triple(dst_origin, f"{what} dst_origin", 0)
-        s_row, s_slice, _, s_end = _rect(src_origin, region, src_row_pitch, src_slice_pitch, f"{what} (src)")
-        d_row, d_slice, _, d_end = _rect(dst_origin, region, dst_row_pitch, dst_slice_pitch, f"{what} (dst)")
+        s_row, s_slice, s_first, s_end = _rect(src_origin, region, src_row_pitch, src_slice_pitch, f"{what} (src)")
+        d_row, d_slice, d_first, d_end = _rect(dst_origin, region, dst_row_pitch, dst_slice_pitch, f"{what} (dst)")
         _check_rect_end(s_end, src_total, f"{what} (src)")
         _check_rect_end(d_end, dst_total, f"{what} (dst)")
+        bases = _copy_bases(src, dst)
+        if bases is not None and _rects_overlap(bases[0] + s_first, bases[1] + d_first, region, (s_row, s_slice),
+                                                (d_row, d_slice)):
+            raise _overlap_error("clEnqueueCopyBufferRect", f"{what}: the rects at {src_origin} and {dst_origin} "
+                                 f"(region {region}) overlap" + (" (sub-buffers of one buffer)"
+                                                                 if src._value != dst._value else ""))
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         checked.clEnqueueCopyBufferRect(self.handle, src.handle, dst.handle, _size_t3(src_origin),

@@ -27,8 +27,8 @@ check.  Checks:
   forbid ``CL_INVALID_OPERATION``; the bytes around the transfer must not change;
 - ``fill_copy``, :func:`check_fill_and_copy`: ``enqueue_fill_buffer`` with patterns of
   1 to 128 bytes (other sizes, misaligned ranges: ``ValueError``) and
-  ``enqueue_copy_buffer`` between two buffers or within one (overlap:
-  ``CL_MEM_COPY_OVERLAP``), against numpy;
+  ``enqueue_copy_buffer`` (or the C call, so that the driver answers) between two buffers
+  or within one (overlap: ``CL_MEM_COPY_OVERLAP``), against numpy;
 - ``work_sizes``, :func:`check_work_sizes`: 1 to 3 dimensional NDRanges with or without
   a local size and a global offset, built as OpenCL C 1.2 and (where the device has it)
   as OpenCL C 2.0/3.0, enqueued through the handle layer (which may refuse bad sizes with
@@ -49,9 +49,10 @@ check.  Checks:
   and read back bit for bit, the pixels around them unchanged; regions outside the image
   are ``ValueError``.
 
-Departures from the specification that the checks find in PoCL 3.1 and Oclgrind 21.10
-are listed in :data:`KNOWN_DEVIATIONS`; ``--accept NAME`` / ``--accept-known`` (or
-``accept=[...]`` / ``accept="known"``) let those cases pass, and the report counts them.
+Departures from the specification that the checks find in PoCL 3.1, Oclgrind 21.10 and
+NVIDIA's driver 580 are listed in :data:`KNOWN_DEVIATIONS`; ``--accept NAME`` /
+``--accept-known`` (or ``accept=[...]`` / ``accept="known"``) let those cases pass, and the
+report counts them.
 
 The strategies (:func:`mem_flags`, :func:`buffer_cases`, :func:`fill_cases`,
 :func:`copy_cases`, :func:`work_sizes`, :func:`wait_list_recipes`, :func:`image_cases`,
@@ -114,6 +115,18 @@ KNOWN_DEVIATIONS: Dict[str, Deviation] = {
     "oclgrind-unlisted-image-format": Deviation(
         "Oclgrind", "clCreateImage accepts image formats clGetSupportedImageFormats does not list "
         "(CL_IMAGE_FORMAT_NOT_SUPPORTED or CL_INVALID_IMAGE_FORMAT_DESCRIPTOR expected) (Oclgrind 21.10)"),
+    "nvidia-unlisted-image-format": Deviation(
+        "NVIDIA CUDA", "clCreateImage accepts image formats clGetSupportedImageFormats does not list, e.g. "
+        "(CL_R, CL_SNORM_INT8) for a 2D image (CL_IMAGE_FORMAT_NOT_SUPPORTED or "
+        "CL_INVALID_IMAGE_FORMAT_DESCRIPTOR expected) (NVIDIA 580)"),
+    "nvidia-copy-overlap": Deviation(
+        "NVIDIA CUDA", "clEnqueueCopyBuffer accepts a copy within one buffer whose source and destination "
+        "ranges overlap, e.g. both at offset 0 (CL_MEM_COPY_OVERLAP expected; the handle layer checks it "
+        "before the driver) (NVIDIA 580)"),
+    "nvidia-kernel-work-group-size": Deviation(
+        "NVIDIA CUDA", "clEnqueueNDRangeKernel accepts a work-group larger than the kernel's "
+        "CL_KERNEL_WORK_GROUP_SIZE (within CL_DEVICE_MAX_WORK_GROUP_SIZE), e.g. local size (6, 59) "
+        "(CL_INVALID_WORK_GROUP_SIZE expected) (NVIDIA 580)"),
 }
 
 
@@ -485,7 +498,8 @@ def copy_cases(draw, max_size: int = 4096) -> CopyCase:
     return CopyCase(src_size, dst_size, same, src_offset, dst_offset, size, draw(st.integers(0, 2 ** 32 - 1)))
 
 
-def _copy_case(env: _Device, case: CopyCase) -> None:
+def _copy_case(env: _Device, drawn: Tuple[CopyCase, str]) -> None:
+    case, layer = drawn
     flags = raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR
     src_data = _random_bytes(case.seed, case.src_size)
     src = env.context.create_buffer(flags, case.src_size, src_data)
@@ -495,19 +509,40 @@ def _copy_case(env: _Device, case: CopyCase) -> None:
         inside = case.src_offset + case.size <= case.src_size and case.dst_offset + case.size <= case.dst_size
         overlap = case.same and abs(case.src_offset - case.dst_offset) < case.size
         expect = refused(ValueError) if not inside else refused("CL_MEM_COPY_OVERLAP") if overlap else OK
-        what = (f"enqueue_copy_buffer({'one buffer' if case.same else 'two buffers'}, src_offset {case.src_offset}, "
+        if not inside:
+            layer = "handle"             # a range past a buffer's end is never sent to the driver
+        tolerated = False
+        if layer == "checked" and overlap:
+            # the driver's own answer (the handle layer checks the overlap before the driver)
+            tolerated = "nvidia-copy-overlap" in env.accept
+            expect = env.deviation("nvidia-copy-overlap", expect, OK)
+        what = (f"{'enqueue_copy_buffer' if layer == 'handle' else 'clEnqueueCopyBuffer'}("
+                f"{'one buffer' if case.same else 'two buffers'}, src_offset {case.src_offset}, "
                 f"dst_offset {case.dst_offset}, size {case.size})")
-        done, event = attempt(what, expect, lambda: env.queue.enqueue_copy_buffer(
-            src, dst, case.src_offset, case.dst_offset, case.size))
+        if layer == "handle":
+            def copy():
+                return env.queue.enqueue_copy_buffer(src, dst, case.src_offset, case.dst_offset, case.size)
+        else:
+            def copy():                                  # the C call: nothing checked before the driver
+                from .event import Event
+                handle = raw.cl_event()
+                checked.clEnqueueCopyBuffer(env.queue.handle, src.handle, dst.handle, case.src_offset,
+                                            case.dst_offset, case.size, 0, None, ctypes.byref(handle))
+                return Event.from_handle(handle, retain=False)
+        done, event = attempt(what, expect, copy)
         expected = dst_data.copy()
+        compared = np.ones(expected.size, dtype=bool)
         if done:
             event.wait()
             event.release()
             source = src_data[case.src_offset:case.src_offset + case.size]
             expected[case.dst_offset:case.dst_offset + case.size] = source
+            if env.seen("nvidia-copy-overlap", tolerated and overlap):
+                # accepted: an overlapping copy's bytes are undefined; the others must not change
+                compared[case.dst_offset:case.dst_offset + case.size] = False
         got = np.empty(case.dst_size if not case.same else case.src_size, dtype=np.uint8)
         env.queue.enqueue_read_buffer(dst, got).release()
-        assert np.array_equal(got, expected), f"{what}: wrong bytes"
+        assert np.array_equal(got[compared], expected[compared]), f"{what}: wrong bytes"
     finally:
         env.queue.finish()
         src.release()
@@ -518,9 +553,11 @@ def _copy_case(env: _Device, case: CopyCase) -> None:
 def check_fill_and_copy(device, max_examples: int = 30, seed: Optional[int] = None, max_size: int = 4096,
                         accept=()) -> None:
     """enqueue_fill_buffer and enqueue_copy_buffer cases against numpy (two properties,
-    ``max_examples`` each)."""
+    ``max_examples`` each); copies inside the buffers go through the handle layer (which
+    refuses an overlap within one buffer itself) or the C call (so that the driver answers)."""
     _run(device, max_examples, seed, fill_cases(max_size), _fill_case, accept)
-    _run(device, max_examples, seed, copy_cases(max_size), _copy_case, accept)
+    _run(device, max_examples, seed, st.tuples(copy_cases(max_size), st.sampled_from(("handle", "checked"))),
+         _copy_case, accept)
 
 
 # --------------------------------------------------------------------------- #
@@ -682,6 +719,11 @@ def check_work_sizes(device, max_examples: int = 30, seed: Optional[int] = None,
             empty = expect.errors == ("CL_INVALID_GLOBAL_WORK_SIZE",) and not expect.ok
             if empty:
                 expect = env.deviation("oclgrind-empty-ndrange", expect, OK)
+            # a work-group above the kernel's CL_KERNEL_WORK_GROUP_SIZE is the only fault
+            over_kernel = (not expect.ok and kernel_limit < group_limit
+                           and _work_size_expect(case, non_uniform, group_limit, item_limits, env.version) == OK)
+            if over_kernel:
+                expect = env.deviation("nvidia-kernel-work-group-size", expect, OK)
             if layer == "handle" and not expect.ok:
                 expect = expect | refused(ValueError)        # the handle layer may refuse before the driver
             total = int(np.prod(case.global_size))
@@ -691,7 +733,8 @@ def check_work_sizes(device, max_examples: int = 30, seed: Optional[int] = None,
             g = list(case.global_size) + [1, 1]
             kernel.set_args(kernels.runs, kernels.good, np.uint32(g[0]), np.uint32(g[1]))
             what = (f"{'enqueue_nd_range_kernel' if layer == 'handle' else 'clEnqueueNDRangeKernel'}(global "
-                    f"{case.global_size}, local {case.local_size}, offset {case.global_offset}) built with {options}")
+                    f"{case.global_size}, local {case.local_size}, offset {case.global_offset}) built with {options}"
+                    + (f" (CL_KERNEL_WORK_GROUP_SIZE {kernel_limit})" if over_kernel else ""))
             if layer == "handle":
                 def enqueue():
                     return env.queue.enqueue_nd_range_kernel(kernel, case.global_size, case.local_size,
@@ -710,6 +753,7 @@ def check_work_sizes(device, max_examples: int = 30, seed: Optional[int] = None,
             if not done:
                 return
             env.seen("oclgrind-empty-ndrange", empty)
+            env.seen("nvidia-kernel-work-group-size", over_kernel)     # then every work-item must run once
             event.wait()
             event.release()
             runs = np.empty(max(1, total), dtype=np.uint32)
@@ -898,19 +942,25 @@ def image_cases(draw, formats: Dict[int, Sequence[Tuple[int, int]]],
                      draw(st.integers(0, 2 ** 32 - 1)))
 
 
+#: the deviations under which a driver may create an image of a format it does not list
+_UNLISTED_FORMAT_ACCEPTED = ("oclgrind-unlisted-image-format", "nvidia-unlisted-image-format")
+
+
 def _image_case(env: _Device, case: ImageCase) -> None:
     flags = raw.CL_MEM_READ_WRITE
     expect = OK
     if not case.supported:
         expect = refused("CL_IMAGE_FORMAT_NOT_SUPPORTED", "CL_INVALID_IMAGE_FORMAT_DESCRIPTOR", ValueError)
         expect = env.deviation("pocl-image-format-invalid-operation", expect, refused("CL_INVALID_OPERATION"))
-        expect = env.deviation("oclgrind-unlisted-image-format", expect, OK)
+        for name in _UNLISTED_FORMAT_ACCEPTED:
+            expect = env.deviation(name, expect, OK)
     what = f"create_image(type {case.image_type:#x}, format {case.format}, shape {case.shape})"
     made, image = attempt(what, expect, lambda: env.context.create_image(flags, case.format, case.shape,
                                                                           case.image_type))
     if not case.supported:
         if made:
-            env.seen("oclgrind-unlisted-image-format", True)
+            for name in _UNLISTED_FORMAT_ACCEPTED:
+                env.seen(name, name in env.accept)
             image.release()
         else:
             env.seen("pocl-image-format-invalid-operation",

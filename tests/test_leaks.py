@@ -14,6 +14,10 @@ and after cycle N. Bounds, all stated here:
   values before the loop (after ``finish()`` and a garbage collection);
 - the binding's registries (host-object pins, registered callbacks): back to their sizes
   before the loop.
+
+Each worker has :data:`WORKER_SECONDS` (contexts: :data:`SLOW_WORKER_SECONDS`) and the
+test that much plus :data:`TIMEOUT_MARGIN` as its pytest timeout; a worker that runs out of
+time is reported with its last progress line (cycles done, seconds).
 """
 from __future__ import annotations
 
@@ -29,6 +33,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RSS_BOUND = 4 * 1024 * 1024
 N = 10_000
 N_PROGRAMS = 500
+#: seconds a kind's worker may run (its subprocess timeout); the test's pytest timeout is
+#: :data:`TIMEOUT_MARGIN` more, so the subprocess timeout, with its report, comes first
+WORKER_SECONDS = 110
+#: kinds that need longer: NVIDIA's clCreateContext takes milliseconds (NVIDIA 580 on an H200 did
+#: not finish 10,000 contexts within 40 s); the count stays what the issue asks for
+SLOW_WORKER_SECONDS = {"context": 1200, "context_with_callback": 1200}
+TIMEOUT_MARGIN = 10
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="RSS is read from /proc/self/statm")
 
@@ -97,12 +108,14 @@ if kind == "svm" and device.version_tuple < (2, 0):
 op = OPS[kind]
 
 
-def state():
+def state(callbacks=None):
     queue.finish()
     gc.collect()
     deadline = time.monotonic() + 10          # callbacks of the last commands may still be on their way
-    while _pins.count() and time.monotonic() < deadline:
+    while (_pins.count() or (callbacks is not None and _callbacks.pending() > callbacks)) \
+            and time.monotonic() < deadline:
         time.sleep(0.01)
+    gc.collect()
     return {"context": context.reference_count, "program": program.reference_count,
             "buffer": parent.reference_count, "pins": _pins.count(), "callbacks": _callbacks.pending()}
 
@@ -111,13 +124,15 @@ before = state()
 start = time.perf_counter()
 for i in range(n // 10):
     op(i)
-state()
+state(before["callbacks"])
 rss_first = rss()
+print(json.dumps({"progress": n // 10, "seconds": round(time.perf_counter() - start, 2)}), flush=True)
 for i in range(n // 10, n):
     op(i)
     if i % 1000 == 999:
         queue.finish()
-after = state()
+        print(json.dumps({"progress": i + 1, "seconds": round(time.perf_counter() - start, 2)}), flush=True)
+after = state(before["callbacks"])
 rss_last = rss()
 print(json.dumps({"n": n, "seconds": round(time.perf_counter() - start, 2), "rss_first": rss_first,
                   "rss_last": rss_last, "before": before, "after": after}))
@@ -128,20 +143,28 @@ KINDS = ["context", "context_with_callback", "queue", "buffer", "buffer_collecte
          "nonblocking_write_events_dropped", "event_callback", "map_unmap", "program"]
 
 
+def _worker_seconds(kind: str) -> int:
+    return SLOW_WORKER_SECONDS.get(kind, WORKER_SECONDS)
+
+
 @pytest.mark.not_on_oclgrind("leak checks: thousands of create/release cycles")
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [pytest.param(kind, marks=pytest.mark.timeout(_worker_seconds(kind) + TIMEOUT_MARGIN))
+                                  for kind in KINDS])
 def test_create_release_cycles_do_not_leak(cl_target, kind):
     """``kind`` created and released (or enqueued, events dropped) N times (N_PROGRAMS for
     programs): RSS growth from N/10 to N below RSS_BOUND, the long-lived objects' reference
     counts and the pin and callback registries back where they started."""
     n = N_PROGRAMS if kind == "program" else N
+    seconds = _worker_seconds(kind)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
                OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
     try:
         done = subprocess.run([sys.executable, "-c", textwrap.dedent(WORKER), kind, str(n)], env=env,
-                              capture_output=True, text=True, timeout=110)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{kind}: {n} cycles did not finish within 110 s")
+                              capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        progress = out.strip().splitlines()[-1:] or ["no cycle block finished"]
+        pytest.fail(f"{kind}: {n} cycles did not finish within {seconds} s; last progress: {progress[0]}")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if "skip" in result:

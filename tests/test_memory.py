@@ -26,7 +26,7 @@ def _read(queue, buffer, dtype):
     return queue.enqueue_read_buffer(buffer).view(dtype)
 
 
-def test_create_buffer_plain(context):
+def test_create_buffer_plain(context, implicit_refs):
     buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 4096)
     assert isinstance(buffer, cl.Buffer) and isinstance(buffer, cl.MemObject)
     assert buffer.size == buffer.nbytes == buffer.get_info(raw.CL_MEM_SIZE) == 4096
@@ -42,7 +42,8 @@ def test_create_buffer_plain(context):
     default.release()
     constructed = cl.Buffer(context, raw.CL_MEM_READ_ONLY, 24)
     assert constructed.size == 24 and constructed.flags == raw.CL_MEM_READ_ONLY
-    assert context.reference_count == 2
+    assert constructed.reference_count == 1
+    assert context.reference_count == 1 + implicit_refs.buffer_on_context    # the buffer's hold, if counted
     constructed.release()
 
 
@@ -175,10 +176,10 @@ def test_mem_object_from_handle_gives_buffer(context, queue):
     buffer.release()
 
 
-def test_sub_buffer_wrapped_as_buffer(context, device, queue):
+def test_sub_buffer_wrapped_as_buffer(context, device, queue, implicit_refs):
     align = device.mem_base_addr_align // 8                 # bits -> bytes
-    parent = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR,
-                                   host_buffer=np.arange(4 * align, dtype=np.uint8))
+    data = np.arange(4 * align, dtype=np.uint8)             # 0..255 repeated: align may exceed 255 (512 on NVIDIA)
+    parent = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data)
     region = raw.cl_buffer_region(align, 2 * align)
     handle = checked.clCreateSubBuffer(parent, raw.CL_MEM_READ_WRITE, raw.CL_BUFFER_CREATE_TYPE_REGION,
                                        ctypes.byref(region))
@@ -188,8 +189,10 @@ def test_sub_buffer_wrapped_as_buffer(context, device, queue):
     owner = sub.associated_memobject
     assert type(owner) is cl.Buffer and owner == parent
     owner.release()
-    np.testing.assert_array_equal(queue.enqueue_read_buffer(sub), np.arange(align, 3 * align, dtype=np.uint8))
-    assert parent.reference_count == 2                      # the sub-buffer holds its parent
+    np.testing.assert_array_equal(queue.enqueue_read_buffer(sub), data[align:3 * align])
+    assert sub.reference_count == 1                         # adopted, not retained again
+    # ours, and the sub-buffer's hold on its parent where the driver counts it (PoCL does, NVIDIA not)
+    assert parent.reference_count == 1 + implicit_refs.sub_buffer_on_buffer
     sub.release()
     assert parent.reference_count == 1
     parent.release()
@@ -231,7 +234,7 @@ def refuse_driver(monkeypatch):
 
 @pytest.mark.not_on_oclgrind("Oclgrind 21.10 does not check the alignment of sub-buffer origins (no "
                              "CL_MISALIGNED_SUB_BUFFER_OFFSET)")
-def test_create_sub_buffer(context, device, queue):
+def test_create_sub_buffer(context, device, queue, implicit_refs):
     bits = device.mem_base_addr_align                        # CL_DEVICE_MEM_BASE_ADDR_ALIGN is in bits
     assert bits == device.get_info(raw.CL_DEVICE_MEM_BASE_ADDR_ALIGN) and bits % 8 == 0
     align = bits // 8
@@ -242,7 +245,9 @@ def test_create_sub_buffer(context, device, queue):
     owner = sub.associated_memobject
     assert owner == parent
     owner.release()
-    assert parent.reference_count == 2                                      # the sub-buffer holds its parent
+    assert sub.reference_count == 1
+    # ours, and the sub-buffer's hold on its parent where the driver counts it (PoCL does, NVIDIA not)
+    assert parent.reference_count == 1 + implicit_refs.sub_buffer_on_buffer
     np.testing.assert_array_equal(queue.enqueue_read_buffer(sub), data[align:3 * align])
     queue.enqueue_write_buffer(sub, np.full(2 * align, 7, np.uint8))        # the same memory as the parent's
     expected = data.copy()
@@ -385,7 +390,6 @@ def test_copy_buffer(context, queue, refuse_driver):
         obj.release()
 
 
-@pytest.mark.not_on_oclgrind("Oclgrind 21.10 reports no CL_MEM_COPY_OVERLAP for overlapping rectangles")
 def test_buffer_rects_match_numpy(context, queue):
     volume = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)       # slices, rows, 6 floats a row
     buffer = context.create_buffer(COPY, host_buffer=volume)
@@ -413,10 +417,86 @@ def test_buffer_rects_match_numpy(context, queue):
     out = _read(queue, dst, np.float32).reshape(3, 8)
     np.testing.assert_array_equal(out[1:3, 2:6], expected[2, 1:3, 0:4])
     assert not out[0].any() and not out[:, :2].any() and not out[:, 6:].any()
-    with pytest.raises(errors.MemCopyOverlap):
+    # overlapping rects of one buffer: refused by the binding (Oclgrind 21.10 and NVIDIA 580 do not)
+    with pytest.raises(errors.MemCopyOverlap, match="checked by this binding") as caught:
         queue.enqueue_copy_buffer_rect(buffer, buffer, (0, 0, 0), (4, 0, 0), (16, 2, 1), 24, 120, 24, 120)
+    assert caught.value.function == "clEnqueueCopyBufferRect"
+    np.testing.assert_array_equal(_read(queue, buffer, np.float32).reshape(4, 5, 6), expected)
     buffer.release()
     dst.release()
+
+
+def test_copy_overlap_is_checked_before_the_driver(context, queue, device, monkeypatch):
+    """CL_MEM_COPY_OVERLAP where the specification asks for it (one buffer, or two sub-buffers of
+    one buffer, and ranges or rects sharing a byte) comes from the binding, with nothing sent to
+    the driver; copies that only come close go through."""
+    data = np.arange(64, dtype=np.uint8)
+    buffer = context.create_buffer(COPY, host_buffer=data)
+    align = device.mem_base_addr_align // 8                                 # bytes
+    parent_bytes = (np.arange(4 * align) % 251).astype(np.uint8)
+    parent = context.create_buffer(COPY, host_buffer=parent_bytes)
+    low = parent.create_sub_buffer(0, 0, 2 * align)                         # bytes 0 .. 2*align
+    high = parent.create_sub_buffer(0, align, 2 * align)                    # bytes align .. 3*align
+    again = cl.Buffer.from_handle(buffer.handle)                            # another wrapper of the same cl_mem
+    # go through: adjacent ranges, sub-buffers' ranges apart, interleaved rows that share no byte
+    queue.enqueue_copy_buffer(buffer, buffer, 0, 8, 8).wait()
+    queue.enqueue_copy_buffer(low, high, 0, align, 16).wait()              # parent bytes 0.. into 2*align..
+    queue.enqueue_copy_buffer_rect(buffer, again, (0, 0), (4, 0), (4, 4), 8, 0, 8, 0).wait()
+    expected = data.copy()
+    expected[8:16] = data[0:8]
+    for row in range(4):
+        expected[row * 8 + 4:row * 8 + 8] = expected[row * 8:row * 8 + 4]
+    np.testing.assert_array_equal(_read(queue, buffer, np.uint8), expected)
+    parent_bytes[2 * align:2 * align + 16] = parent_bytes[:16]
+    np.testing.assert_array_equal(_read(queue, parent, np.uint8), parent_bytes)
+    monkeypatch.setattr(checked, "clEnqueueCopyBuffer", lambda *a: pytest.fail("reached the driver"))
+    monkeypatch.setattr(checked, "clEnqueueCopyBufferRect", lambda *a: pytest.fail("reached the driver"))
+    cases = [
+        lambda: queue.enqueue_copy_buffer(buffer, buffer, 0, 0, 1),          # a range onto itself
+        lambda: queue.enqueue_copy_buffer(buffer, again, 8, 4, 8),           # two wrappers, one cl_mem
+        lambda: queue.enqueue_copy_buffer(low, high, align + 8, 0, 16),      # sub-buffers: parent byte align+8
+        lambda: queue.enqueue_copy_buffer_rect(buffer, buffer, (0, 0), (3, 0), (4, 4), 8, 0, 8, 0),
+        lambda: queue.enqueue_copy_buffer_rect(buffer, buffer, (0, 0, 0), (0, 0, 1), (4, 2, 2), 8, 16, 4, 8),
+        lambda: queue.enqueue_copy_buffer_rect(low, high, (align, 0), (0, 0), (8, 2), 16, 0, 16, 0),
+    ]
+    for case in cases:
+        with pytest.raises(errors.MemCopyOverlap, match="checked by this binding before the driver"):
+            case()
+    for obj in (again, buffer, low, high, parent):
+        obj.release()
+
+
+@pytest.mark.deviation("NVIDIA CUDA", "clEnqueueCopyBuffer of a range onto itself (one buffer, src_offset == "
+                       "dst_offset) succeeds (the specification: CL_MEM_COPY_OVERLAP) (NVIDIA 580)")
+def test_driver_reports_a_range_copied_onto_itself(context, queue):
+    # the driver's own answer, through the checked layer (the handle layer checks it first)
+    buffer = context.create_buffer(RW, 64)
+    with pytest.raises(errors.MemCopyOverlap):
+        checked.clEnqueueCopyBuffer(queue, buffer, buffer, 0, 0, 16, 0, None, None)
+    queue.finish()
+    buffer.release()
+
+
+def test_driver_reports_overlapping_ranges(context, queue):
+    buffer = context.create_buffer(RW, 64)
+    with pytest.raises(errors.MemCopyOverlap):
+        checked.clEnqueueCopyBuffer(queue, buffer, buffer, 0, 8, 16, 0, None, None)
+    queue.finish()
+    buffer.release()
+
+
+@pytest.mark.deviation("NVIDIA CUDA", "clEnqueueCopyBufferRect of overlapping rects of one buffer succeeds (the "
+                       "specification: CL_MEM_COPY_OVERLAP) (NVIDIA 580)")
+@pytest.mark.deviation("Oclgrind", "clEnqueueCopyBufferRect of overlapping rects of one buffer succeeds (the "
+                       "specification: CL_MEM_COPY_OVERLAP) (Oclgrind 21.10)")
+def test_driver_reports_overlapping_rects(context, queue):
+    buffer = context.create_buffer(RW, 480)
+    size3 = ctypes.c_size_t * 3
+    origin, other, region = size3(0, 0, 0), size3(4, 0, 0), size3(16, 2, 1)
+    with pytest.raises(errors.MemCopyOverlap):
+        checked.clEnqueueCopyBufferRect(queue, buffer, buffer, origin, other, region, 24, 120, 24, 120, 0, None, None)
+    queue.finish()
+    buffer.release()
 
 
 def test_buffer_rect_validation(context, queue, refuse_driver):

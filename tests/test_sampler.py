@@ -104,10 +104,22 @@ def test_create_sampler_validation(context, monkeypatch):
     assert context.reference_count == 1
 
 
-def test_repeat_needs_normalized_coordinates(context):
-    # The driver's rule (CL_INVALID_VALUE), checked by PoCL
-    with pytest.raises(errors.InvalidValue):
-        context.create_sampler(False, raw.CL_ADDRESS_REPEAT, raw.CL_FILTER_NEAREST)
+def test_repeat_needs_normalized_coordinates(context, device):
+    # The specification leaves it to the driver: CL_ADDRESS_REPEAT "can only be used with
+    # normalized coordinates", else it "may generate image coordinates that are undefined" (the
+    # sampler properties table), and clCreateSampler's CL_INVALID_VALUE covers "a combination of
+    # these arguments" that is not valid. PoCL refuses the sampler (CL_INVALID_VALUE); NVIDIA 580
+    # creates it. Either way nothing else may happen: refused with InvalidValue, or a sampler
+    # that reports exactly what was asked.
+    try:
+        sampler = context.create_sampler(False, raw.CL_ADDRESS_REPEAT, raw.CL_FILTER_NEAREST)
+    except errors.InvalidValue as exc:
+        assert exc.function in ("clCreateSampler", "clCreateSamplerWithProperties")
+        return
+    assert "Portable Computing Language" not in device.platform.name, "PoCL refuses it"
+    assert (sampler.normalized_coords, sampler.addressing_mode, sampler.filter_mode) == \
+        (False, raw.CL_ADDRESS_REPEAT, raw.CL_FILTER_NEAREST)
+    sampler.release()
 
 
 def test_create_sampler_uses_the_deprecated_function_below_2_0(context, device, monkeypatch):

@@ -209,6 +209,19 @@ def test_expect_and_attempt():
         testing._accepted(None, ["no-such-deviation"])
 
 
+def test_known_deviations_belong_to_their_platform_and_are_used():
+    import inspect
+    from types import SimpleNamespace
+    source = inspect.getsource(testing).split("KNOWN_DEVIATIONS: Dict", 1)[1].split("\n}\n", 1)[1]
+    platforms = {"pocl": "Portable Computing Language", "oclgrind": "Oclgrind", "nvidia": "NVIDIA CUDA"}
+    for name, deviation in testing.KNOWN_DEVIATIONS.items():
+        assert deviation.platform == platforms[name.split("-")[0]], name
+        assert f'"{name}"' in source, f"no check accepts {name}"
+    nvidia = SimpleNamespace(platform=SimpleNamespace(name="NVIDIA CUDA"))
+    assert set(testing.known_deviations(nvidia)) == {"nvidia-unlisted-image-format", "nvidia-copy-overlap",
+                                                     "nvidia-kernel-work-group-size"}
+
+
 def raw_flags(*names):
     from opencl_raw import raw
     value = 0
