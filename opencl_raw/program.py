@@ -44,11 +44,34 @@ _native_kernel = _callbacks.trampoline(
     lambda address: (ctypes.c_uint64.from_address(address).value, (address,)) if address else (None, ()))
 
 
-def _notify(callback: Optional[Callable], trampoline) -> Tuple[Optional[int], Any]:
-    """(user_data key or None, C callback or None) for an optional Python callback."""
+def _notify(callback: Optional[Callable], trampoline, program: Optional["Program"] = None
+            ) -> Tuple[Optional[int], Any]:
+    """(user_data key or None, C callback or None) for an optional Python callback.
+
+    ``program`` (build, compile) is kept alive by the registration until the driver calls
+    back, so its ``cl_program`` is not released while a build runs in the background, even if
+    the caller drops every reference: the callback then gets a valid program.
+    """
     if callback is None:
         return None, None
+    if program is not None and callable(callback):    # (register refuses a non-callable)
+        callback = _HoldingProgram(callback, program)
     return _callbacks.register(callback, once=True), trampoline
+
+
+class _HoldingProgram:
+    """A build/compile callback that holds its Program until the driver calls it (see _notify)."""
+
+    __slots__ = ("function", "program")
+
+    def __init__(self, function: Callable, program: "Program"):
+        self.function, self.program = function, program
+
+    def __call__(self, built) -> None:
+        self.function(built)
+
+    def __repr__(self) -> str:
+        return repr(self.function)
 
 
 def _call_with_notify(function: Callable, key: Optional[int], *args):
@@ -103,7 +126,7 @@ class Program(Handle):
         """
         n, array = handle_array(devices or (), Device, "devices")
         text = encode(options, "options")
-        key, notify = _notify(callback, _build_notify)
+        key, notify = _notify(callback, _build_notify, self)
         try:
             _call_with_notify(checked.clBuildProgram, key, self.handle, n, array, text, notify, key)
         except CLError as exc:
@@ -129,7 +152,7 @@ class Program(Handle):
         nh, header_array = handle_array(headers.values(), Program, "headers")
         names = (ctypes.c_char_p * nh)(*[encode(k, "header name") for k in headers]) if nh else None
         text = encode(options, "options")
-        key, notify = _notify(callback, _compile_notify)
+        key, notify = _notify(callback, _compile_notify, self)
         try:
             _call_with_notify(checked.clCompileProgram, key, self.handle, n, array, text, nh, header_array, names,
                               notify, key)

@@ -1029,3 +1029,32 @@ def test_work_size_arrays_are_cached_but_still_checked(queue, context):
     with pytest.raises(ValueError, match="dimensions"):
         queue.enqueue_nd_range_kernel(kernel, (16,), local_size=(4, 4))
     queue.finish()
+
+
+def test_a_background_build_keeps_its_program_alive_until_the_callback(context, monkeypatch):
+    """A driver that builds in the background calls back after clBuildProgram returned; the
+    caller may have dropped the program by then. The registration holds it, so the callback
+    gets a valid program; it is let go once the callback ran. (The driver is simulated: PoCL
+    and Oclgrind call back before clBuildProgram returns.)"""
+    import gc
+    import weakref
+    from opencl_raw import program as program_module
+    pending = []
+
+    def later(handle, n, devices, options, notify, key):      # records the callback instead of building
+        pending.append((handle.value, notify, key))
+        return raw.CL_SUCCESS
+
+    monkeypatch.setattr(program_module.checked, "clBuildProgram", later)
+    got = []
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }")
+    program.build(callback=lambda built: got.append(built.get_info(raw.CL_PROGRAM_SOURCE)))
+    alive = weakref.ref(program)
+    del program
+    gc.collect()
+    assert alive() is not None                                 # held by the registration
+    (value, notify, key), = pending
+    notify(value, key)                                         # the driver calls back, from C
+    assert got == ["__kernel void k(__global int *o) { o[0] = 1; }"]
+    gc.collect()
+    assert alive() is None                                     # let go after the callback
