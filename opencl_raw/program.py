@@ -424,18 +424,25 @@ class Kernel(Handle):
         """
         if type(index) is not int or not 0 <= index <= 0xFFFFFFFF:
             index = _arg_index(index)
-        if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
-            converted = self._convert_python_arg(index, value)
-            if converted is not None:
-                value = converted
         handle = self.handle
-        size, pointer = kernel_arg(value, index)
-        key = _arg_key(value, pointer)
         values = getattr(self, "_arg_values", None)
         if values is None:
             values = self._arg_values = {}
-        elif _same_arg(values.get(index, _NOT_SET), key):
-            return  # OpenCL keeps argument values between enqueues: nothing to send
+        if isinstance(value, MemObject):       # the common case first: what kernel_arg and _arg_key do
+            mem = value.handle                 # ReleasedHandleError once released
+            stored = values.get(index)
+            if type(stored) is weakref.ref and stored() is value:
+                return  # OpenCL keeps argument values between enqueues: nothing to send
+            size, pointer, key = _MEM_SIZE, ctypes.byref(mem), weakref.ref(value)
+        else:
+            if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
+                converted = self._convert_python_arg(index, value)
+                if converted is not None:
+                    value = converted
+            size, pointer = kernel_arg(value, index)
+            key = _arg_key(value, pointer)
+            if _same_arg(values.get(index, _NOT_SET), key):
+                return
         try:
             checked.clSetKernelArg(handle, index, size, pointer)
         except CLError as exc:
