@@ -6,12 +6,12 @@ import operator
 import re
 import struct
 import sys
-import weakref
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, encode, handle_array
-from .errors import CLError, FunctionUnavailableError, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable
+from .errors import (CLError, FunctionUnavailableError, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
+                     ReleasedHandleError)
 from .event import Event, enqueued, wait_list
 from .memory import MemObject
 from .platform import Device
@@ -312,10 +312,11 @@ _NOT_SET = object()
 def _arg_key(value: Any, pointer: Any) -> Any:
     """What identifies an argument value for set_arg's unchanged check (see _same_arg)."""
     if isinstance(value, Handle):
-        # The wrapper object, weakly: a handle value alone is not enough, since a released
-        # cl_mem's address is soon given to a new one (PoCL reuses it at once), and a driver
-        # that resolved the old object at clSetKernelArg time would write into freed memory.
-        return weakref.ref(value)
+        # The wrapper object itself, held: the kernel keeps the memory objects and samplers
+        # set as its arguments alive, so one the caller drops is not freed while the kernel
+        # may still use it (the driver keeps only the bare handle). A handle value alone
+        # would not do either: a released cl_mem's address is soon given to a new one.
+        return value
     if isinstance(pointer, bytes):
         return pointer
     if value is None:
@@ -417,6 +418,9 @@ class Kernel(Handle):
         ``int`` -> int32, ``uint`` -> uint32, ``long`` -> int64, ``float`` -> float32,
         ``double`` -> float64, ``size_t`` -> the device's CL_DEVICE_ADDRESS_BITS, and so on.
         The types are read once per kernel object.
+        The kernel object holds the memory objects and samplers set as its arguments until
+        they are replaced, so a buffer the caller drops is not freed while the kernel may
+        still use it; releasing one explicitly makes the next enqueue_nd_range_kernel raise.
         Raises TypeError for values without a known width (or a float for an integer
         type), ValueError for an int outside the C type's range; CLError from the driver
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
@@ -430,10 +434,9 @@ class Kernel(Handle):
             values = self._arg_values = {}
         if isinstance(value, MemObject):       # the common case first: what kernel_arg and _arg_key do
             mem = value.handle                 # ReleasedHandleError once released
-            stored = values.get(index)
-            if type(stored) is weakref.ref and stored() is value:
+            if values.get(index) is value:
                 return  # OpenCL keeps argument values between enqueues: nothing to send
-            size, pointer, key = _MEM_SIZE, ctypes.byref(mem), weakref.ref(value)
+            size, pointer, key = _MEM_SIZE, ctypes.byref(mem), value
         else:
             if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
                 converted = self._convert_python_arg(index, value)
@@ -631,11 +634,11 @@ def _arg_index(index: Any) -> int:
 
 def _same_arg(stored: Any, key: Any) -> bool:
     """Whether set_arg may skip clSetKernelArg: the argument holds the same value. A handle
-    argument must be the very wrapper object set before, alive and unreleased (set_arg has
-    checked ``.handle``), so its cl_mem is the one the driver has."""
-    if type(key) is weakref.ref:
-        return type(stored) is weakref.ref and stored() is key()
-    return stored == key
+    argument must be the very wrapper object set before, unreleased (set_arg has checked
+    ``.handle``), so its cl_mem is the one the driver has."""
+    if isinstance(key, Handle):
+        return stored is key
+    return not isinstance(stored, Handle) and stored == key
 
 
 def _is_numpy(value: Any) -> bool:
@@ -917,6 +920,8 @@ class _QueueKernels:
         CL_DEVICE_NON_UNIFORM_WORK_GROUP_SUPPORT false; elsewhere it also depends on the
         program's -cl-std, and the driver decides); offset + size past the device's size_t.
         The device limits are read once per CommandQueue object.
+        The kernel holds the memory objects set as its arguments (Kernel.set_arg); one that
+        was released since raises ReleasedHandleError here, before the driver.
         Raises TypeError/ValueError for malformed sizes, CLError from the driver
         (InvalidWorkGroupSize, e.g. for a size the kernel's CL_KERNEL_WORK_GROUP_SIZE or
         reqd_work_group_size rules out; InvalidWorkItemSize, InvalidKernelArgs, ...).
@@ -935,6 +940,12 @@ class _QueueKernels:
                 known = False
             if not known:
                 _check_launch(self, gsize, lsize, offset, (global_size, local_size, global_offset))
+        args = getattr(kernel, "_arg_values", None)
+        if args:
+            for index, value in args.items():
+                if isinstance(value, Handle) and value._handle is None:
+                    raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
+                                              f"{type(value).__name__}; set the argument again")
         n, events = wait_list(wait_for)
         if not event:
             checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events, None)

@@ -409,3 +409,49 @@ def test_set_arg_after_a_buffer_address_is_reused(context, queue, monkeypatch):
     for obj in (kernel, program, second):
         obj.release()
     assert kept[0].released
+
+
+def test_a_dropped_argument_buffer_stays_alive_while_the_kernel_holds_it(context, queue):
+    """A buffer set as a kernel argument and then dropped by the caller: the kernel holds it,
+    so it is not freed, its address is not given to a new buffer and the launch writes into
+    it, not into the new one (before: the kernel held it weakly, and a new 'victim' buffer
+    was overwritten on PoCL and Oclgrind, or PoCL aborted). Expected: victim keeps its 0s."""
+    import gc
+    import weakref
+    program = context.create_program_with_source(
+        "__kernel void put(__global int *a, int v) { a[get_global_id(0)] = v; }").build()
+    kernel = program.create_kernel("put")
+    kernel.set_args(context.create_buffer(raw.CL_MEM_READ_WRITE, 64), np.int32(777))
+    held = weakref.ref(kernel._arg_values[0])
+    gc.collect()
+    assert held() is not None and not held().released
+    victim = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR,
+                                   host_buffer=np.zeros(16, np.int32))
+    queue.enqueue_nd_range_kernel(kernel, 16).wait()
+    assert (queue.enqueue_read_buffer(victim).view(np.int32) == 0).all()
+    assert (queue.enqueue_read_buffer(held()).view(np.int32) == 777).all()
+    kernel.set_arg(0, victim)                                 # replaced: the kernel lets the first go
+    gc.collect()
+    assert held() is None
+    for obj in (kernel, program, victim):
+        obj.release()
+
+
+def test_a_released_argument_buffer_is_refused_at_launch(context, queue):
+    """A buffer released after it was set as an argument would reach the driver as a freed
+    cl_mem. Expected: ReleasedHandleError naming the argument, before the driver; after the
+    argument is set again the launch works."""
+    program = context.create_program_with_source(
+        "__kernel void put(__global int *a, int v) { a[get_global_id(0)] = v; }").build()
+    kernel = program.create_kernel("put")
+    gone = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kernel.set_args(gone, np.int32(5))
+    gone.release()
+    with pytest.raises(errors.ReleasedHandleError, match="argument 0 of kernel 'put'"):
+        queue.enqueue_nd_range_kernel(kernel, 16)
+    fresh = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kernel.set_arg(0, fresh)
+    queue.enqueue_nd_range_kernel(kernel, 16, event=False)
+    assert (queue.enqueue_read_buffer(fresh).view(np.int32) == 5).all()
+    for obj in (kernel, program, fresh):
+        obj.release()
