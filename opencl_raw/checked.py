@@ -88,14 +88,39 @@ def _build_error(name: str, code: int, args) -> CLError:
     return CLError(code, name, build_logs=build_logs(program, devices))
 
 
+# ctypes' c_void_p, and so the handle types, take str and bytes as pointers to their text: a
+# driver would then read text as an object. The checked layer refuses them (TypeError).
+_TEXT = (str, bytes)
+
+
+def _handle_positions(proto: _Proto) -> tuple:
+    """The indexes of ``proto``'s handle parameters (cl_device_id, cl_mem, ...)."""
+    return tuple(i for i, param in enumerate(proto.params)
+                 if isinstance(param[1], type) and issubclass(param[1], raw._Handle))
+
+
+def _refuse_text(proto: _Proto, positions: tuple, args: tuple) -> None:
+    """Raise TypeError naming the first handle parameter given a str or bytes."""
+    for i in positions:
+        if i < len(args) and args[i].__class__ in _TEXT:
+            name, _, c_type = proto.params[i]
+            raise TypeError(f"{proto.name}: parameter {name!r} ({c_type}) must be a handle, "
+                            f"got {type(args[i]).__name__}")
+
+
 def _status_checked(proto: _Proto, fn=None) -> Callable:
     name = proto.name
     build = name in _BUILD_FUNCTIONS and name != "clLinkProgram"
+
+    positions = _handle_positions(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(name)
+        for i in positions:
+            if i < len(args) and args[i].__class__ in _TEXT:
+                _refuse_text(proto, positions, args)
         try:
             status = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -113,10 +138,15 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
     link = name == "clLinkProgram"
     cl_int, byref = raw.cl_int, ctypes.byref
 
+    positions = _handle_positions(proto)
+
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(name)
+        for i in positions:
+            if i < len(args) and args[i].__class__ in _TEXT:
+                _refuse_text(proto, positions, args)
         err = cl_int()
         try:
             result = fn(*args, byref(err))
@@ -135,11 +165,13 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
+    positions = _handle_positions(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
+        _refuse_text(proto, positions, args)
         try:
             result = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -152,11 +184,13 @@ def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _plain(proto: _Proto, fn=None) -> Callable:
+    positions = _handle_positions(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
+        _refuse_text(proto, positions, args)
         try:
             return fn(*args)
         except ctypes.ArgumentError as exc:
