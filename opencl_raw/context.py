@@ -152,6 +152,14 @@ def _create_context_handle(devices: Sequence[Device], properties: Properties, ke
     n, array = handle_array(devices, Device, "devices")
     if not n:
         raise ValueError("create_context needs at least one device")
+    platforms = set()
+    for i in range(n):
+        platform = raw.cl_platform_id()
+        checked.clGetDeviceInfo(array[i], raw.CL_DEVICE_PLATFORM, ctypes.sizeof(platform), ctypes.byref(platform), None)
+        platforms.add(platform.value)
+    if len(platforms) > 1:      # the driver of the first would take the others for its own (crashes)
+        raise ValueError(f"create_context: the devices belong to {len(platforms)} platforms; a context holds "
+                         "devices of one platform")
     props = properties_array(properties, raw.cl_context_properties)
     return checked.clCreateContext(props, n, array, _on_notify if key is not None else None, key)
 
@@ -170,8 +178,9 @@ def create_context(devices: Sequence[Device], properties: Properties = None, cal
 
     ``properties``: a mapping or (name, value) pairs of cl_context_properties, e.g.
     ``{CL_CONTEXT_PLATFORM: platform}``; the terminating 0 is added.
-    Raises ValueError for no devices, TypeError for non-Device items, CLError
-    (InvalidDevice, InvalidProperty, DeviceNotAvailable, ...).
+    Raises ValueError for no devices or devices of several platforms (before the driver),
+    TypeError for non-Device items, CLError (InvalidDevice, InvalidProperty,
+    DeviceNotAvailable, ...).
     """
     return Context(devices, properties, callback)
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Unio
 
 from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import Handle, encode, handle_array
-from .errors import (CLError, FunctionUnavailableError, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
+from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
 from .memory import MemObject
@@ -85,6 +85,23 @@ def _call_with_notify(function: Callable, key: Optional[int], *args):
         raise
 
 
+def _check_devices_of(program: "Program", array, n: int, function: str) -> None:
+    """Refuse, before the driver, devices that are not the program's (drivers may read a device
+    of another platform as their own and crash): InvalidDevice, as the driver would answer."""
+    if not n:
+        return
+    count = raw.cl_uint()
+    checked.clGetProgramInfo(program.handle, raw.CL_PROGRAM_NUM_DEVICES, ctypes.sizeof(count), ctypes.byref(count),
+                             None)
+    own = (raw.cl_device_id * count.value)()
+    checked.clGetProgramInfo(program.handle, raw.CL_PROGRAM_DEVICES, ctypes.sizeof(own), own, None)
+    known = {d.value for d in own}
+    for i in range(n):
+        if array[i].value not in known:
+            raise InvalidDevice(None, function, f"devices[{i}] ({_gate._device_name(array[i].value)!r}) is not a "
+                                                "device of the program's context; refused before the driver")
+
+
 def _build_status_of(program_value: int, device_value: int) -> int:
     status = raw.cl_build_status()
     if raw.clGetProgramBuildInfo(program_value, device_value, raw.CL_PROGRAM_BUILD_STATUS, ctypes.sizeof(status),
@@ -122,9 +139,11 @@ class Program(Handle):
         Raises TypeError for a bad options/devices/callback type; CLError:
         BuildProgramFailure carries ``.build_logs`` (Device -> log) and shows them in
         ``str()``, InvalidBuildOptions for bad options, InvalidOperation while a build is
-        in progress. When the call raises, the callback has run already or never will.
+        in progress, InvalidDevice (before the driver) for a device not of the program.
+        When the call raises, the callback has run already or never will.
         """
         n, array = handle_array(devices or (), Device, "devices")
+        _check_devices_of(self, array, n, "clBuildProgram")
         text = encode(options, "options")
         key, notify = _notify(callback, _build_notify, self)
         try:
@@ -144,10 +163,12 @@ class Program(Handle):
         reads them instead of files. ``callback(program)`` as in :meth:`build`.
         Link with ``Context.link_program``.
         Raises TypeError for bad types; CLError: CompileProgramFailure carries
-        ``.build_logs`` (Device -> log), InvalidCompilerOptions for bad options;
+        ``.build_logs`` (Device -> log), InvalidCompilerOptions for bad options,
+        InvalidDevice (before the driver) for a device not of the program;
         FunctionUnavailableError on a device older than 1.2 (the version gate).
         """
         n, array = handle_array(devices or (), Device, "devices")
+        _check_devices_of(self, array, n, "clCompileProgram")
         headers = dict(headers or {})
         nh, header_array = handle_array(headers.values(), Program, "headers")
         names = (ctypes.c_char_p * nh)(*[encode(k, "header name") for k in headers]) if nh else None

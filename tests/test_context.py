@@ -282,3 +282,34 @@ def test_context_creates_user_events_and_svm(context, device):
     if device.version_tuple >= (2, 0) and device.svm_capabilities:
         with context.svm_alloc(raw.CL_MEM_READ_WRITE, 64) as svm:
             assert isinstance(svm, cl.SVMAllocation) and svm.context == context
+
+
+def _devices_of_two_platforms():
+    devices = [p.get_device_ids()[0] for p in cl.get_platform_ids()]
+    if len(devices) < 2:
+        pytest.skip("needs two platforms (e.g. PoCL and Oclgrind)")
+    return devices[:2]
+
+
+def test_devices_of_two_platforms_are_refused_before_the_driver():
+    """The ICD loader hands clCreateContext to the first device's driver, which takes the
+    other device for its own (PoCL and Oclgrind crash). Expected: ValueError, no crash."""
+    with pytest.raises(ValueError, match="2 platforms"):
+        cl.create_context(_devices_of_two_platforms())
+
+
+def test_building_for_a_device_of_another_platform_is_invalid_device():
+    """A device that is not the program's gives CL_INVALID_DEVICE (the spec's code), raised
+    before the driver, which may crash on a device of another platform."""
+    mine, other = _devices_of_two_platforms()
+    context = cl.create_context([mine])
+    program = context.create_program_with_source("__kernel void k(__global int *o) { o[0] = 1; }")
+    with pytest.raises(errors.InvalidDevice, match="refused before the driver"):
+        program.build(devices=[other])
+    if mine.version_tuple >= (1, 2):
+        with pytest.raises(errors.InvalidDevice, match=r"devices\[0\]"):
+            program.compile(devices=[other])
+    program.build(devices=[mine])
+    assert program.kernel_names == "k"
+    program.release()
+    context.release()
