@@ -77,8 +77,9 @@ class _EventCallback:
     Nothing is retained inside the driver's callback: once every other reference is gone
     the driver still calls back ("all enqueued callbacks shall be called before the event
     object is destroyed"), but may refuse clRetainEvent then (NVIDIA: CL_INVALID_EVENT).
-    Releasing inside the callback is allowed (a non-blocking call); the object passed is
-    released there when the callable does not keep it."""
+    The object passed is released when the callable returns, unless it keeps it; the
+    driver still holds the event then (PoCL, Oclgrind: crashes if the caller released its
+    own last reference inside the callback, see Event.set_callback)."""
 
     __slots__ = ("function", "cls", "queue", "context", "value")
 
@@ -299,7 +300,10 @@ class Event(Handle):
         status is already reached; it must not block or call blocking OpenCL functions.
         The registration holds a reference to the ``cl_event`` (clRetainEvent, here) which the
         object passed to the callback takes over: this object may be released or dropped at
-        once, and the event passed is still valid. Drivers differ: PoCL 3.1 calls no callback
+        once, and the event passed is still valid. Inside the callback, do not release() the
+        event it is about (this object or the one passed) while the driver is still calling
+        back: PoCL 3.1 and Oclgrind free it too early and crash (also in C); dropping the
+        passed object is fine. Drivers differ: PoCL 3.1 calls no callback
         of a command that fails (negative status), and none for CL_RUNNING of a user event;
         such callables stay registered, and keep their event (and its queue and context) alive
         in the driver until the process ends.
