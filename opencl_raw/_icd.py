@@ -29,7 +29,8 @@ share one dispatch table, a function whose first parameter is a device, context,
 memory object, sampler, program, kernel or event handle is that table's entry point
 itself (a ctypes function like the loader's, with no Python step per call; see
 :func:`direct_driver`).  A NULL handle then reaches the driver, as when a program is linked
-against the driver directly.  Loading a second driver afterwards (:func:`load_icd`) raises
+against the driver directly (the checked layer raises the loader's CL_INVALID_<TYPE> for it
+first).  Loading a second driver afterwards (:func:`load_icd`) raises
 RuntimeError, since functions already handed out could not route its handles; load every
 driver before the first call.  With several drivers every call goes through the table of
 its first handle.

@@ -25,6 +25,7 @@ import inspect
 from typing import Callable, Dict
 
 from . import raw
+from ._icd import _INVALID_HANDLE
 from .errors import CLError, FunctionUnavailableError, ReleasedHandleError
 from .raw import FUNCTIONS, _Proto
 
@@ -99,6 +100,23 @@ def _handle_positions(proto: _Proto) -> tuple:
                  if isinstance(param[1], type) and issubclass(param[1], raw._Handle))
 
 
+# ICD loaders return CL_INVALID_<TYPE> for a NULL first handle (_icd._INVALID_HANDLE); the
+# checked layer raises it itself: with one driver the icd backend's raw functions are the
+# driver's own entry points, and some drivers crash on NULL.
+
+
+def _null_code(proto: _Proto) -> int:
+    """The CL_INVALID_<TYPE> code for a NULL first handle of ``proto``, or 0 (first parameter not
+    such a handle; a NULL platform means the default one)."""
+    if not proto.params or not isinstance(proto.params[0][1], type) or proto.params[0][1] is raw.cl_platform_id:
+        return 0
+    return _INVALID_HANDLE.get(proto.params[0][1].__name__, 0)
+
+
+def _is_null(arg) -> bool:
+    return arg is None or (isinstance(arg, ctypes.c_void_p) and not arg.value) or (type(arg) is int and arg == 0)
+
+
 def _refuse_text(proto: _Proto, positions: tuple, args: tuple) -> None:
     """Raise TypeError naming the first handle parameter given a str or bytes."""
     for i in positions:
@@ -112,7 +130,7 @@ def _status_checked(proto: _Proto, fn=None) -> Callable:
     name = proto.name
     build = name in _BUILD_FUNCTIONS and name != "clLinkProgram"
 
-    positions = _handle_positions(proto)
+    positions, null_code = _handle_positions(proto), _null_code(proto)
 
     def call(*args):
         nonlocal fn
@@ -121,6 +139,8 @@ def _status_checked(proto: _Proto, fn=None) -> Callable:
         for i in positions:
             if i < len(args) and args[i].__class__ in _TEXT:
                 _refuse_text(proto, positions, args)
+        if null_code and args and _is_null(args[0]):
+            raise CLError(null_code, name)
         try:
             status = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -138,7 +158,7 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
     link = name == "clLinkProgram"
     cl_int, byref = raw.cl_int, ctypes.byref
 
-    positions = _handle_positions(proto)
+    positions, null_code = _handle_positions(proto), _null_code(proto)
 
     def call(*args):
         nonlocal fn
@@ -147,6 +167,8 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
         for i in positions:
             if i < len(args) and args[i].__class__ in _TEXT:
                 _refuse_text(proto, positions, args)
+        if null_code and args and _is_null(args[0]):
+            raise CLError(null_code, name)
         err = cl_int()
         try:
             result = fn(*args, byref(err))
@@ -165,13 +187,15 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
-    positions = _handle_positions(proto)
+    positions, null_code = _handle_positions(proto), _null_code(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
         _refuse_text(proto, positions, args)
+        if null_code and args and _is_null(args[0]):
+            raise CLError(null_code, proto.name)
         try:
             result = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -184,13 +208,15 @@ def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _plain(proto: _Proto, fn=None) -> Callable:
-    positions = _handle_positions(proto)
+    positions, null_code = _handle_positions(proto), _null_code(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
         _refuse_text(proto, positions, args)
+        if null_code and args and _is_null(args[0]):
+            raise CLError(null_code, proto.name)
         try:
             return fn(*args)
         except ctypes.ArgumentError as exc:

@@ -824,3 +824,34 @@ def test_pip_install_with_the_pocl_extra_runs_the_demo_without_a_system_opencl(t
     found = json.loads(where.stdout.strip().splitlines()[-1])
     assert found["module"].startswith(str(venv)) and found["backend"] == "icd" and found["mapped"] is False
     assert len(found["files"]) == 1 and found["files"][0].startswith(str(venv)) and "pocl" in found["files"][0]
+
+
+NULL_SWEEP = """
+    import json
+    from opencl_raw import checked, errors, raw, _icd
+    import opencl_raw as cl
+    cl.select_device().max_compute_units          # binds the raw functions to the only driver
+    codes = {}
+    for name, proto in raw.FUNCTIONS.items():
+        first = proto.params[0][1].__name__ if proto.params else None
+        if first not in _icd._INVALID_HANDLE or first == "cl_platform_id" or not raw.function(name):
+            continue
+        try:
+            getattr(checked, name)(*[None] * len(proto.params))
+            codes[name] = "returned"
+        except errors.CLError as exc:
+            codes[name] = exc.code
+    print(json.dumps({"direct": _icd.direct_driver() is not None, "codes": codes}))
+"""
+
+
+def test_checked_null_first_handles_raise_the_loader_code_without_reaching_the_driver(tmp_path):
+    """With one driver the raw functions are its own entry points, and drivers crash on some NULL
+    handles (PoCL: clEnqueueNDRangeKernel; Oclgrind: clCreateKernel, ...). The checked layer
+    raises the code ICD loaders return, CL_INVALID_<TYPE>, for every such function."""
+    folder = tmp_path / "vendors"
+    write_icd(folder, "pocl.icd", pocl_library())
+    out = run_json(NULL_SWEEP, OPENCL_RAW_BACKEND="icd", OCL_ICD_VENDORS=str(folder))
+    assert out["direct"] is True and len(out["codes"]) > 80
+    expected = {name: _icd._INVALID_HANDLE[raw.FUNCTIONS[name].params[0][1].__name__] for name in out["codes"]}
+    assert out["codes"] == expected
