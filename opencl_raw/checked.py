@@ -94,53 +94,64 @@ def _build_error(name: str, code: int, args) -> CLError:
 _TEXT = (str, bytes)
 
 
-def _handle_positions(proto: _Proto) -> tuple:
-    """The indexes of ``proto``'s handle parameters (cl_device_id, cl_mem, ...)."""
-    return tuple(i for i, param in enumerate(proto.params)
-                 if isinstance(param[1], type) and issubclass(param[1], raw._Handle))
+def _handle_guard(proto: _Proto):
+    """(first_type, others, guard) for ``proto``'s handle parameters.
+
+    ``first_type``: the handle type of the first parameter, or None; a call whose first
+    argument is a non-NULL instance of exactly that type skips ``guard`` for it (the fast
+    path). ``others``: the indexes of the other handle parameters, whose arguments are
+    checked for text on every call. ``guard(args)`` raises TypeError naming a handle parameter
+    given a str or bytes, and CLError with the code ICD loaders return (CL_INVALID_<TYPE>) for
+    a NULL first handle other than a platform (a NULL platform means the default one).
+    """
+    positions = tuple(i for i, param in enumerate(proto.params)
+                      if isinstance(param[1], type) and issubclass(param[1], raw._Handle))
+    first_type = proto.params[0][1] if positions[:1] == (0,) else None
+    null_code = 0 if first_type in (None, raw.cl_platform_id) else _INVALID_HANDLE.get(first_type.__name__, 0)
+
+    def guard(args: tuple) -> None:
+        for i in positions:
+            if i < len(args) and args[i].__class__ in _TEXT:
+                name, _, c_type = proto.params[i]
+                raise TypeError(f"{proto.name}: parameter {name!r} ({c_type}) must be a handle, "
+                                f"got {type(args[i]).__name__}")
+        if null_code and args:
+            first = args[0]
+            if first is None or (isinstance(first, ctypes.c_void_p) and not first.value) or \
+                    (type(first) is int and first == 0):
+                raise CLError(null_code, proto.name)
+
+    return first_type, positions[1:] if first_type is not None else positions, guard
 
 
-# ICD loaders return CL_INVALID_<TYPE> for a NULL first handle (_icd._INVALID_HANDLE); the
-# checked layer raises it itself: with one driver the icd backend's raw functions are the
-# driver's own entry points, and some drivers crash on NULL.
-
-
-def _null_code(proto: _Proto) -> int:
-    """The CL_INVALID_<TYPE> code for a NULL first handle of ``proto``, or 0 (first parameter not
-    such a handle; a NULL platform means the default one)."""
-    if not proto.params or not isinstance(proto.params[0][1], type) or proto.params[0][1] is raw.cl_platform_id:
-        return 0
-    return _INVALID_HANDLE.get(proto.params[0][1].__name__, 0)
-
-
-def _is_null(arg) -> bool:
-    return arg is None or (isinstance(arg, ctypes.c_void_p) and not arg.value) or (type(arg) is int and arg == 0)
-
-
-def _refuse_text(proto: _Proto, positions: tuple, args: tuple) -> None:
-    """Raise TypeError naming the first handle parameter given a str or bytes."""
-    for i in positions:
+def _check_handles(first_type, others, guard, args: tuple) -> None:
+    """The per-call part of :func:`_handle_guard`'s checks (see there)."""
+    if first_type is not None and args:
+        first = args[0]
+        if first.__class__ is not first_type or not first.value:
+            guard(args)
+    for i in others:
         if i < len(args) and args[i].__class__ in _TEXT:
-            name, _, c_type = proto.params[i]
-            raise TypeError(f"{proto.name}: parameter {name!r} ({c_type}) must be a handle, "
-                            f"got {type(args[i]).__name__}")
+            guard(args)
 
 
 def _status_checked(proto: _Proto, fn=None) -> Callable:
     name = proto.name
     build = name in _BUILD_FUNCTIONS and name != "clLinkProgram"
 
-    positions, null_code = _handle_positions(proto), _null_code(proto)
+    first_type, others, guard = _handle_guard(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(name)
-        for i in positions:
+        if first_type is not None and args:          # the fast path: a non-NULL handle of that type
+            first = args[0]
+            if first.__class__ is not first_type or not first.value:
+                guard(args)
+        for i in others:
             if i < len(args) and args[i].__class__ in _TEXT:
-                _refuse_text(proto, positions, args)
-        if null_code and args and _is_null(args[0]):
-            raise CLError(null_code, name)
+                guard(args)
         try:
             status = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -158,17 +169,19 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
     link = name == "clLinkProgram"
     cl_int, byref = raw.cl_int, ctypes.byref
 
-    positions, null_code = _handle_positions(proto), _null_code(proto)
+    first_type, others, guard = _handle_guard(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(name)
-        for i in positions:
+        if first_type is not None and args:          # the fast path: a non-NULL handle of that type
+            first = args[0]
+            if first.__class__ is not first_type or not first.value:
+                guard(args)
+        for i in others:
             if i < len(args) and args[i].__class__ in _TEXT:
-                _refuse_text(proto, positions, args)
-        if null_code and args and _is_null(args[0]):
-            raise CLError(null_code, name)
+                guard(args)
         err = cl_int()
         try:
             result = fn(*args, byref(err))
@@ -187,15 +200,13 @@ def _errcode_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
-    positions, null_code = _handle_positions(proto), _null_code(proto)
+    first_type, others, guard = _handle_guard(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
-        _refuse_text(proto, positions, args)
-        if null_code and args and _is_null(args[0]):
-            raise CLError(null_code, proto.name)
+        _check_handles(first_type, others, guard, args)
         try:
             result = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -208,15 +219,13 @@ def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
 
 
 def _plain(proto: _Proto, fn=None) -> Callable:
-    positions, null_code = _handle_positions(proto), _null_code(proto)
+    first_type, others, guard = _handle_guard(proto)
 
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
-        _refuse_text(proto, positions, args)
-        if null_code and args and _is_null(args[0]):
-            raise CLError(null_code, proto.name)
+        _check_handles(first_type, others, guard, args)
         try:
             return fn(*args)
         except ctypes.ArgumentError as exc:

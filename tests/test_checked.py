@@ -264,14 +264,11 @@ def test_wrong_python_type_raises_type_error_naming_the_parameter(context):
     assert "'platform'" in str(info.value)
 
 
-def test_text_given_for_a_handle_is_refused_before_the_driver(context, monkeypatch):
+def test_text_given_for_a_handle_is_refused_before_the_driver(context):
     """ctypes takes str and bytes for a c_void_p (the handle types' base) as a pointer to the
     text, which a driver would read as an object (segfaults seen on PoCL and Oclgrind). The
-    checked layer refuses them, naming the parameter, wherever the handle parameter is."""
-    _, device, ctx = context
-    reached = []
-    for name in ("clGetDeviceInfo", "clCreateKernel", "clEnqueueNDRangeKernel", "clSVMAlloc"):
-        monkeypatch.setattr(raw, name, lambda *args, _name=name: reached.append(_name), raising=False)
+    checked layer refuses them, naming the parameter, wherever the handle parameter is (a
+    call that reached the driver would crash this process rather than raise)."""
     value = raw.cl_uint()
     cases = [(checked.clGetDeviceInfo, ("device", raw.CL_DEVICE_NAME, 4, ctypes.byref(value), None), "'device'"),
              (checked.clCreateKernel, (b"program", b"k"), "'program'"),
@@ -280,7 +277,6 @@ def test_text_given_for_a_handle_is_refused_before_the_driver(context, monkeypat
     for function, args, parameter in cases:
         with pytest.raises(TypeError, match=f"{parameter} .* must be a handle, got (str|bytes)"):
             function(*args)
-    assert reached == []
 
 
 def test_wrong_argument_count_is_a_type_error(context):

@@ -54,12 +54,27 @@ def program(context):
     p.release()
 
 
+def _steady(read, timeout: float = 5.0) -> int:
+    """``read()`` once two reads 20 ms apart agree (drivers drop the references their threads
+    hold on a finished command a moment later: PoCL goes from 4 to 2), or after ``timeout`` s."""
+    deadline, last = time.monotonic() + timeout, read()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 @pytest.fixture
 def objects(context, queue, program):
     """One object of every reference-counted class, with its raw reference-count query."""
     buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, N * 4)
     kernel = program.create_kernel("scale")
     event = queue.enqueue_write_buffer(buffer, np.zeros(N, np.float32))
+    queue.finish()
+    _steady(lambda: event.reference_count)         # the driver lets go of its finished command
     made = {
         "context": (context, raw.clGetContextInfo, raw.CL_CONTEXT_REFERENCE_COUNT),
         "queue": (queue, raw.clGetCommandQueueInfo, raw.CL_QUEUE_REFERENCE_COUNT),
