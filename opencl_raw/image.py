@@ -205,7 +205,7 @@ class Image(MemObject):
     describe a numpy array holding the whole image.
     """
 
-    __slots__ = ("_geometry",)
+    __slots__ = ("_geometry", "_buffer")    # _buffer: the Buffer behind a 1D buffer image (or 2D from a buffer)
     _info_group, _info_function = "Image", "clGetImageInfo"
     _attr_groups = ("Image", "MemObject")
     _attr_prefixes = ("CL_IMAGE_", "CL_MEM_")
@@ -658,10 +658,13 @@ def _check_image_bytes(context, nbytes: Optional[int], function: str) -> None:
         check_alloc_size(context, nbytes, InvalidImageSize, function)
 
 
-def _adopt_image(handle, flags: int, keep) -> Image:
+def _adopt_image(handle, flags: int, keep, buffer: Optional[Buffer] = None) -> Image:
     image = Image.from_handle(handle, retain=False)
     if flags & raw.CL_MEM_USE_HOST_PTR:
         _pins.until_destroyed(handle, keep)
+    # The image uses the buffer's storage, and a driver may hold no reference to the buffer
+    # (NVIDIA's counts show none): the Image object holds the Buffer object.
+    image._buffer = buffer
     return image
 
 
@@ -731,7 +734,7 @@ class _ContextImages:
                 return _adopt_image(handle, flags, keep)
             _gate.require("clCreateImage", devices)
         handle = checked.clCreateImage(self.handle, flags, ctypes.byref(fmt), ctypes.byref(desc), address)
-        return _adopt_image(handle, flags, keep)
+        return _adopt_image(handle, flags, keep, buffer)
 
     def create_image_with_properties(self, properties: Properties, flags: int, format: Any, shape: Any,
                                      image_type: Optional[int] = None, host_buffer: Any = None, row_pitch: int = 0,
@@ -748,7 +751,7 @@ class _ContextImages:
         _check_image_bytes(self, fields[-1], "clCreateImageWithProperties")
         handle = checked.clCreateImageWithProperties(self.handle, props, flags, ctypes.byref(fmt),
                                                      ctypes.byref(desc), address)
-        return _adopt_image(handle, flags, keep)
+        return _adopt_image(handle, flags, keep, fields[6])
 
 
 

@@ -435,6 +435,25 @@ def test_one_d_buffer_image_shares_the_buffer(context, queue, implicit_refs):
     buffer.release()
 
 
+def test_one_d_buffer_image_keeps_its_buffer_object_alive(context, queue):
+    """The image uses its buffer's storage, and a driver may hold no reference to the buffer
+    (NVIDIA's counts show none): dropping the Buffer must not free it while the image lives.
+    Expected: the Image object holds the Buffer object; both go together."""
+    import gc
+    import weakref
+    buffer = context.create_buffer(RW, 10 * 16)
+    queue.enqueue_write_buffer(buffer, np.arange(40, dtype=np.uint32))
+    image = context.create_image(RW, RGBA_UINT32, (10,), buffer=buffer)
+    held = weakref.ref(buffer)
+    del buffer
+    gc.collect()
+    assert held() is not None and not held().released
+    np.testing.assert_array_equal(queue.enqueue_read_image(image), np.arange(40, dtype=np.uint32).reshape(10, 4))
+    del image
+    gc.collect()
+    assert held() is None
+
+
 # --------------------------------------------------------------------------- #
 # map
 # --------------------------------------------------------------------------- #
