@@ -124,21 +124,13 @@ def _handle_guard(proto: _Proto):
     return first_type, positions[1:] if first_type is not None else positions, guard
 
 
-def _check_handles(first_type, others, guard, args: tuple) -> None:
-    """The per-call part of :func:`_handle_guard`'s checks (see there)."""
-    if first_type is not None and args:
-        first = args[0]
-        if first.__class__ is not first_type or not first.value:
-            guard(args)
-    for i in others:
-        if i < len(args) and args[i].__class__ in _TEXT:
-            guard(args)
-
-
-def _status_checked(proto: _Proto, fn=None) -> Callable:
+def _returning_checked(proto: _Proto, fn=None, errcode: bool = False) -> Callable:
+    """The checked wrapper of a function that returns a cl_int status, or (``errcode``) one
+    that reports it through its last parameter, ``errcode_ret``, which the wrapper supplies."""
     name = proto.name
     build = name in _BUILD_FUNCTIONS and name != "clLinkProgram"
-
+    link = name == "clLinkProgram"
+    cl_int, byref = raw.cl_int, ctypes.byref
     first_type, others, guard = _handle_guard(proto)
 
     def call(*args):
@@ -153,48 +145,24 @@ def _status_checked(proto: _Proto, fn=None) -> Callable:
             if i < len(args) and args[i].__class__ in _TEXT:
                 guard(args)
         try:
-            status = fn(*args)
+            if errcode:
+                err = cl_int()
+                result = fn(*args, byref(err))
+                status = err.value
+            else:
+                result = status = fn(*args)
         except ctypes.ArgumentError as exc:
             raise _type_error(proto, exc, args) from None
         if status:
-            if build and status in _BUILD_LOG_CODES:
-                raise _build_error(name, status, args)
-            raise CLError(status, name)
-
-    return call
-
-
-def _errcode_checked(proto: _Proto, fn=None) -> Callable:
-    name = proto.name
-    link = name == "clLinkProgram"
-    cl_int, byref = raw.cl_int, ctypes.byref
-
-    first_type, others, guard = _handle_guard(proto)
-
-    def call(*args):
-        nonlocal fn
-        if fn is None:
-            fn = raw.function(name)
-        if first_type is not None and args:          # the fast path: a non-NULL handle of that type
-            first = args[0]
-            if first.__class__ is not first_type or not first.value:
-                guard(args)
-        for i in others:
-            if i < len(args) and args[i].__class__ in _TEXT:
-                guard(args)
-        err = cl_int()
-        try:
-            result = fn(*args, byref(err))
-        except ctypes.ArgumentError as exc:
-            raise _type_error(proto, exc, args) from None
-        if err.value:
             if link and result:
                 # A failed link still returns a program holding the log; report it and let it go.
                 logs = build_logs(result)
                 raw.clReleaseProgram(result)
-                raise CLError(err.value, name, build_logs=logs)
-            raise CLError(err.value, name)
-        return result
+                raise CLError(status, name, build_logs=logs)
+            if build and status in _BUILD_LOG_CODES:
+                raise _build_error(name, status, args)
+            raise CLError(status, name)
+        return result if errcode else None
 
     return call
 
@@ -206,7 +174,7 @@ def _svm_alloc_checked(proto: _Proto, fn=None) -> Callable:
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
-        _check_handles(first_type, others, guard, args)
+        guard(args)
         try:
             result = fn(*args)
         except ctypes.ArgumentError as exc:
@@ -225,7 +193,7 @@ def _plain(proto: _Proto, fn=None) -> Callable:
         nonlocal fn
         if fn is None:
             fn = raw.function(proto.name)
-        _check_handles(first_type, others, guard, args)
+        guard(args)
         try:
             return fn(*args)
         except ctypes.ArgumentError as exc:
@@ -238,9 +206,9 @@ def _make(proto: _Proto, fn=None) -> Callable:
     """The checked wrapper of ``proto``; ``fn`` is the raw function, resolved on first call if None."""
     params = proto.params
     if params and params[-1][0] == "errcode_ret" and params[-1][2] == "cl_int *":
-        call, params, returns = _errcode_checked(proto, fn), params[:-1], f"the created {proto.c_return}"
+        call, params, returns = _returning_checked(proto, fn, errcode=True), params[:-1], f"the created {proto.c_return}"
     elif proto.c_return == "cl_int":
-        call, returns = _status_checked(proto, fn), "None"
+        call, returns = _returning_checked(proto, fn), "None"
     elif proto.name == "clSVMAlloc":
         call, returns = _svm_alloc_checked(proto, fn), "the SVM pointer (int); MemoryError on NULL"
     else:
