@@ -52,13 +52,10 @@ def hand_over(function: Callable, set_callback: Callable, *args: Any) -> int:
     return key
 
 
-def forget(key: int) -> bool:
-    """Drop a registered callable (its object is gone, or registering with the driver failed).
-
-    Returns True if it was still registered, False if it had run (one-shot) or was dropped before.
-    """
+def forget(key: int) -> None:
+    """Drop a registered callable (its object is gone, or registering with the driver failed)."""
     with _lock:
-        return _entries.pop(key, None) is not None
+        _entries.pop(key, None)
 
 
 def pending() -> int:

@@ -324,12 +324,11 @@ class Event(Handle):
         checked.clRetainEvent(handle)                     # the registration's reference (see _EventCallback)
         wrapped = _EventCallback(callback, type(self), handle.value, getattr(self, "_queue", None),
                                  getattr(self, "_context", None))
-        key = _callbacks.register(wrapped, once=True)
         try:
-            checked.clSetEventCallback(handle, int(command_exec_callback_type), _on_event, key)
+            _callbacks.hand_over(wrapped, checked.clSetEventCallback, handle, int(command_exec_callback_type),
+                                 _on_event)
         except BaseException:
-            if _callbacks.forget(key):                    # not called back meanwhile: the reference is ours
-                raw.clReleaseEvent(handle)                # best effort: the first error is the one to raise
+            raw.clReleaseEvent(handle)      # refused, so never called back: give the reference back
             raise
 
     def set_user_event_status(self, execution_status: int) -> None:
