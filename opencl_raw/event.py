@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
 from . import _callbacks, _exit, _gate, _info, _pins, checked, raw
 from ._handle import Handle, handle_array
-from .errors import CLError, FunctionUnavailableError, ReleasedHandleError
+from .errors import CLError, FunctionUnavailableError, InvalidEvent, ReleasedHandleError
 
 #: the command execution statuses clSetEventCallback accepts
 CALLBACK_TYPES = (raw.CL_SUBMITTED, raw.CL_RUNNING, raw.CL_COMPLETE)
@@ -341,8 +341,9 @@ class Event(Handle):
 
         Raises TypeError for a non-int, ValueError for a positive status,
         FunctionUnavailableError on an OpenCL 1.0 device (the version gate),
-        CLError: InvalidEvent if this is not a user event, InvalidOperation if the
-        status was already set; ReleasedHandleError after release().
+        CLError: InvalidEvent if this is not a user event (refused before the driver when
+        CL_EVENT_COMMAND_TYPE is not CL_COMMAND_USER: NVIDIA 580 accepts a status for any
+        event), InvalidOperation if the status was already set; ReleasedHandleError after release().
         """
         if isinstance(execution_status, bool) or not isinstance(execution_status, int):
             raise TypeError(f"execution_status must be an int, got {type(execution_status).__name__}")
@@ -350,6 +351,9 @@ class Event(Handle):
             raise ValueError(f"execution_status must be CL_COMPLETE (0) or a negative error code (a cl_int), "
                              f"got {execution_status}")
         handle = self.handle
+        if type(self) is not UserEvent and self.get_info(raw.CL_EVENT_COMMAND_TYPE) != raw.CL_COMMAND_USER:
+            raise InvalidEvent(None, "clSetUserEventStatus", "not a user event (its CL_EVENT_COMMAND_TYPE is "
+                               f"{self.command_type!r}); refused before the driver")
         checked.clSetUserEventStatus(handle, execution_status)
         _exit.user_event_set(self)
 

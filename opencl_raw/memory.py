@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
 from ._handle import Handle, Properties, handle_array, properties_array
-from .errors import CLError, InvalidBufferSize, MemCopyOverlap
+from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
+                     MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
 
 # --------------------------------------------------------------------------- #
@@ -200,14 +201,17 @@ class MemObject(Handle):
         (clCreateSubBuffer with CL_BUFFER_CREATE_TYPE_REGION, 1.1).
 
         ``flags``: CL_MEM_* access bits (0 inherits the parent's); the host-pointer flags
-        are not allowed. ``origin`` must be a multiple of the device's
-        CL_DEVICE_MEM_BASE_ADDR_ALIGN, which that param gives in **bits**
-        (``device.mem_base_addr_align // 8`` bytes), else the driver raises
-        MisalignedSubBufferOffset. The sub-buffer keeps its parent's ``cl_mem`` alive.
+        are not allowed. ``origin`` (bytes) must be a multiple of the
+        CL_DEVICE_MEM_BASE_ADDR_ALIGN of at least one device of the buffer's context; that
+        param is in **bits** (``device.mem_base_addr_align // 8`` bytes). Otherwise
+        MisalignedSubBufferOffset is raised before the driver (NVIDIA 580 accepts any
+        origin). The sub-buffer keeps its parent's ``cl_mem`` alive.
         Raises TypeError for a non-buffer or non-int arguments, ValueError for a negative
-        origin/size or a region past the parent's end, CLError from the driver
-        (MisalignedSubBufferOffset, InvalidBufferSize for size 0, InvalidValue for bad
-        flags, InvalidMemObject for a sub-buffer parent, MemObjectAllocationFailure).
+        origin/size or a region past the parent's end, CLError: MisalignedSubBufferOffset;
+        InvalidBufferSize for size 0, InvalidMemObject for a sub-buffer parent and
+        InvalidValue for host-pointer flags (all three before the driver: Oclgrind 21.10
+        answers otherwise); from the driver InvalidValue for other bad flags,
+        MemObjectAllocationFailure.
         """
         if not isinstance(self, Buffer):
             raise TypeError(f"create_sub_buffer needs a Buffer, not {type(self).__name__}")
@@ -215,6 +219,26 @@ class MemObject(Handle):
         origin = _count(origin, "origin")
         size = _count(size, "size")
         _host.check_range(origin, size, self.size, "create_sub_buffer")
+        if not size:
+            raise InvalidBufferSize(None, "clCreateSubBuffer", "a sub-buffer of 0 bytes; refused before the driver")
+        host_flags = flags & (raw.CL_MEM_USE_HOST_PTR | raw.CL_MEM_ALLOC_HOST_PTR | raw.CL_MEM_COPY_HOST_PTR)
+        if host_flags:
+            raise InvalidValue(None, "clCreateSubBuffer", f"flags {flags:#x} hold host-pointer flags "
+                               f"({host_flags:#x}), which a sub-buffer inherits; refused before the driver")
+        parent = ctypes.c_void_p()
+        checked.clGetMemObjectInfo(self.handle, raw.CL_MEM_ASSOCIATED_MEMOBJECT, ctypes.sizeof(parent),
+                                   ctypes.byref(parent), None)
+        if parent.value:
+            raise InvalidMemObject(None, "clCreateSubBuffer", "this buffer is a sub-buffer, and sub-buffers have "
+                                   "no sub-buffers; refused before the driver")
+        if origin:
+            aligns = {d.get_info(raw.CL_DEVICE_MEM_BASE_ADDR_ALIGN) // 8
+                      for d in self.get_info(raw.CL_MEM_CONTEXT).get_info(raw.CL_CONTEXT_DEVICES)}
+            if not any(align and origin % align == 0 for align in aligns):
+                raise MisalignedSubBufferOffset(
+                    None, "clCreateSubBuffer", f"origin {origin} is not a multiple of the CL_DEVICE_MEM_BASE_ADDR_ALIGN "
+                    f"of any device of the context ({', '.join(str(a) for a in sorted(aligns))} bytes); "
+                    "refused before the driver")
         region = raw.cl_buffer_region(origin, size)
         handle = checked.clCreateSubBuffer(self.handle, flags, raw.CL_BUFFER_CREATE_TYPE_REGION,
                                            ctypes.byref(region))

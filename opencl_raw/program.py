@@ -110,6 +110,15 @@ def _build_status_of(program_value: int, device_value: int) -> int:
     return status.value
 
 
+def _binary_type_of(program_value: int, device_value: int) -> int:
+    """CL_PROGRAM_BINARY_TYPE (OpenCL 1.2) for one device; CL_PROGRAM_BINARY_TYPE_NONE where unanswered."""
+    kind = raw.cl_program_binary_type()
+    if raw.clGetProgramBuildInfo(program_value, device_value, raw.CL_PROGRAM_BINARY_TYPE, ctypes.sizeof(kind),
+                                 ctypes.byref(kind), None):
+        return raw.CL_PROGRAM_BINARY_TYPE_NONE
+    return kind.value
+
+
 class Program(Handle):
     """An OpenCL program (``cl_program``), made by ``Context.create_program_with_source``,
     ``create_program_with_binary``, ``create_program_with_il``,
@@ -774,8 +783,9 @@ class _ContextPrograms:
         Raises ValueError for no programs; TypeError for bad types; CLError:
         LinkProgramFailure carries ``.build_logs`` (Device -> log), InvalidOperation for
         inputs that are not compiled objects or libraries; a program whose compile failed
-        (build status CL_BUILD_ERROR) or is still in progress is refused with
-        InvalidOperation before the driver (PoCL 3.1 aborts the process linking it);
+        (build status CL_BUILD_ERROR) or is still in progress, or a built executable
+        (CL_PROGRAM_BINARY_TYPE_EXECUTABLE), is refused with InvalidOperation before the
+        driver (PoCL 3.1 aborts the process linking the first, NVIDIA 580 the second);
         FunctionUnavailableError on a device older than 1.2 (the version gate).
         """
         n, program_array = handle_array(programs, Program, "programs")
@@ -789,9 +799,12 @@ class _ContextPrograms:
                 status = _build_status_of(program._value, value)
                 if status in (raw.CL_BUILD_ERROR, raw.CL_BUILD_IN_PROGRESS):
                     what = "failed to compile" if status == raw.CL_BUILD_ERROR else "is still being compiled"
-                    raise InvalidOperation(None, "clLinkProgram",
-                                           f"programs[{i}] {what} for device {_gate._device_name(value)!r}; "
-                                           "refused before the driver")
+                elif _binary_type_of(program._value, value) == raw.CL_PROGRAM_BINARY_TYPE_EXECUTABLE:
+                    what = "is an executable (CL_PROGRAM_BINARY_TYPE_EXECUTABLE), not a compiled object or library,"
+                else:
+                    continue
+                raise InvalidOperation(None, "clLinkProgram", f"programs[{i}] {what} for device "
+                                       f"{_gate._device_name(value)!r}; refused before the driver")
         key, notify = _notify(callback, _link_notify)
         try:
             handle = _call_with_notify(checked.clLinkProgram, key, self.handle, nd, device_array, text,

@@ -179,7 +179,9 @@ def make_vendors_folder(libraries: List[str], parent: Optional[str] = None) -> s
     the loader with ``OCL_ICD_PLATFORM_SORT=none``) in the order of ``libraries``.
 
     Directory order depends on the file system (name hashes on ext4, creation order on
-    tmpfs), so names are tried until the order comes out right.
+    tmpfs), so names are tried until the order comes out right. The path returned ends
+    with a separator: the ICD loader of CUDA 13 (``libOpenCL.so.1`` on the NVIDIA H200
+    machine) joins the folder and the file names without one, and reads nothing otherwise.
     """
     folder = tempfile.mkdtemp(prefix="opencl_raw_vendors_", dir=parent)
     stems = [os.path.basename(lib).split(".")[0].replace("lib", "", 1) or "driver" for lib in libraries]
@@ -197,7 +199,7 @@ def make_vendors_folder(libraries: List[str], parent: Optional[str] = None) -> s
         for name, library in zip(names, libraries):
             with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
                 f.write(library + "\n")
-    return folder
+    return os.path.join(folder, "")
 
 
 def _set_up_vendors(config) -> None:

@@ -483,6 +483,9 @@ KNOWN_SIZE_QUIRKS = {
     ("Portable Computing Language", "CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES"): (
         4, "short", "OpenCL 3.0, Device Queries table: cl_device_device_enqueue_capabilities, a cl_bitfield "
                     "(8 bytes); PoCL 3.1 answers 4 bytes"),
+    ("NVIDIA CUDA", "CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES"): (
+        4, "short", "OpenCL 3.0, Device Queries table: cl_device_device_enqueue_capabilities, a cl_bitfield "
+                    "(8 bytes); NVIDIA 580 answers 4 bytes"),
     ("NVIDIA CUDA", "CL_PROGRAM_BUILD_GLOBAL_VARIABLE_TOTAL_SIZE"): (
         4, "short", "OpenCL 3.0, clGetProgramBuildInfo table: size_t (8 bytes here); NVIDIA 580 answers 4"),
     ("NVIDIA CUDA", "CL_QUEUE_DEVICE_DEFAULT"): (

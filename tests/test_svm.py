@@ -163,7 +163,8 @@ def test_svm_alloc_keeps_the_context_alive(device, svm_device, grain):
     # PoCL drops the references of finished commands a moment later
     assert settled(lambda: svm.context.reference_count, 1 + extra) == 1 + extra
     svm.free()                                                  # clSVMFree, then the last reference
-    assert destroyed == [value]
+    # (NVIDIA's counts leave out the references of finished commands, which it drops a moment later)
+    assert settled(lambda: list(destroyed), [value]) == [value]
 
 
 def test_context_svm_free(context, svm_device):
@@ -383,7 +384,10 @@ def test_svm_memcpy(context, queue, svm_device):
     queue.enqueue_svm_memcpy(b, a, size=4 * 100, dst_offset=4 * 10, src_offset=4 * 500)   # SVM -> SVM, a part
     queue.enqueue_svm_memcpy(b, a, size=4 * 10)
     out = np.zeros(n, dtype=np.float32)
-    pins = pinned_count()
+    queue.finish()
+    # the fill's pattern is pinned until its completion callback, which a driver may run a moment after
+    # the command completed (NVIDIA 580 did, once)
+    pins = settled(pinned_count, 0)
     gate = context.create_user_event()
     late = queue.enqueue_svm_memcpy(out, b, blocking=False, wait_for=[gate])    # SVM -> host, non-blocking
     assert pinned_count() == pins + 1                           # out and b kept until it completes

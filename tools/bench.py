@@ -82,14 +82,15 @@ then a device run with ``carry: [".bench_h200"]`` and the command::
     dpkg -x .bench_h200/clpeak_1.1.2-1_amd64.deb /tmp/clpeak
     mkdir -p /tmp/vendors && cp /etc/OpenCL/vendors/*.icd /tmp/vendors/ 2>/dev/null
     [ -e /tmp/vendors/nvidia.icd ] || echo libnvidia-opencl.so.1 > /tmp/vendors/nvidia.icd
-    export OCL_ICD_VENDORS=/tmp/vendors PYTHONUNBUFFERED=1
+    export OCL_ICD_VENDORS=/tmp/vendors/ PYTHONUNBUFFERED=1
     python3 tools/bench.py --platform nvidia --clpeak /tmp/clpeak/usr/bin/clpeak \
         --json $OUT/h200.json 2>&1 | tee $OUT/h200.txt
 
 The image registers only PoCL in /etc/OpenCL/vendors; the ``.icd`` folder makes
 every loader there (the CUDA toolkit's libOpenCL.so.1, which ``dlopen`` finds
 first, the system's ocl-icd, and the one inside pyopencl's wheel) see the NVIDIA
-driver too. A full run takes about 2 minutes there; ``--platform portable`` measures
+driver too. The trailing ``/`` matters: CUDA 13's loader joins the folder and the
+file names without a separator, and reads nothing from ``/tmp/vendors``. A full run takes about 2 minutes there; ``--platform portable`` measures
 PoCL on that machine's 16 cores.
 """
 from __future__ import annotations
