@@ -41,6 +41,9 @@ class Handle:
     #: C names of the retain and release functions (None: the object is not reference counted)
     _retain_name: Optional[str] = None
     _release_name: Optional[str] = None
+    #: how many handle objects release() has let go, counted after each one's ``_handle`` is None:
+    #: a holder of many objects (a Kernel's arguments) re-checks them only when it has changed
+    releases: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -98,6 +101,7 @@ class Handle:
         if h is None:
             return
         self._handle = None
+        Handle.releases += 1
         if self._owned:
             getattr(checked, self._release_name)(h)
 

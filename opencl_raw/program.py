@@ -337,6 +337,31 @@ def kernel_arg(value: Any, index: int):
 
 
 _NOT_SET = object()
+_MEM, _NUMPY, _OTHER = "memory object", "numpy scalar", "other"
+_ARG_KINDS: dict = {}  # class of a set_arg value -> _MEM, _NUMPY or _OTHER
+
+
+def _arg_kind(cls: type) -> str:
+    """set_arg's path for values of class ``cls`` (cached in _ARG_KINDS)."""
+    np = sys.modules.get("numpy")
+    kind = _MEM if issubclass(cls, MemObject) else \
+        _NUMPY if np is not None and issubclass(cls, np.generic) else _OTHER
+    if len(_ARG_KINDS) < 256:
+        _ARG_KINDS[cls] = kind
+    return kind
+
+
+def _unchanging(source: Any, key: Any) -> bool:
+    """Whether ``source``, an object given to set_arg, cannot change unseen, so that set_arg may
+    recognise it by identity next time: a handle (its release is checked), None, bytes, a
+    numpy scalar, or a Python number or tuple of them (converted the same way every time).
+    Mutable values (ctypes instances, lists, LocalMemory) are compared by value every time."""
+    return source is key or source is None or source.__class__ in _UNCHANGING or _is_numpy(source) or \
+        (source.__class__ is tuple and all(v.__class__ in _UNCHANGING for v in source))
+#: c_size_t values of the argument sizes set_arg passes most (read-only to the driver, so shared)
+_SIZE_T = {n: ctypes.c_size_t(n) for n in (1, 2, 4, 8, 12, 16, 32, 64, 128)}
+#: immutable argument types whose objects set_arg may recognise by identity (see Kernel._remember_source)
+_UNCHANGING = frozenset({bool, int, float, bytes})
 
 
 def _arg_key(value: Any, pointer: Any) -> Any:
@@ -432,8 +457,10 @@ class Kernel(Handle):
     per thread, e.g. from :meth:`clone`.
     """
 
-    # _arg_values: index -> the value last sent with clSetKernelArg (see set_arg)
-    __slots__ = ("_arg_types_cache", "_arg_values")
+    # _arg_values: index -> the value last sent with clSetKernelArg (see set_arg); _arg_sources:
+    # index -> the object given for it, where that object cannot change (Kernel._remember_source);
+    # _args_seen: Handle.releases when no argument was released (see _check_arg_handles)
+    __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_args_seen")
     _ctype = raw.cl_kernel
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
     _info_group, _info_function = "Kernel", "clGetKernelInfo"
@@ -456,33 +483,77 @@ class Kernel(Handle):
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
         A non-int ``index`` raises TypeError, one outside a cl_uint ValueError.
         """
+        # OpenCL keeps argument values between enqueues, so an argument set again to the same
+        # value is not sent. The shortest path: the very object set last time, when it cannot
+        # have changed (_arg_sources holds only such objects) and is not released.
+        handle = self._handle
+        try:
+            values, sources = self._arg_values, self._arg_sources
+            if sources[index] is value and handle is not None and getattr(value, "_handle", self) is not None:
+                return
+        except (AttributeError, TypeError):   # nothing set yet, or forgotten; an unhashable index
+            values = sources = None
+        except KeyError:                      # a new index
+            pass
         if type(index) is not int or not 0 <= index <= 0xFFFFFFFF:
             index = _arg_index(index)
-        handle = self.handle
-        values = getattr(self, "_arg_values", None)
+        if handle is None:
+            handle = self.handle               # raises ReleasedHandleError
         if values is None:
-            values = self._arg_values = {}
-        if isinstance(value, MemObject):       # the common case first: what kernel_arg and _arg_key do
-            mem = value.handle                 # ReleasedHandleError once released
+            values, sources = self._arg_values, self._arg_sources = {}, {}
+        kind = _ARG_KINDS.get(value.__class__) or _arg_kind(value.__class__)
+        if kind is _MEM:                       # what kernel_arg and _arg_key do, inline
+            mem = value._handle
+            if mem is None:
+                mem = value.handle             # raises ReleasedHandleError
             if values.get(index) is value:
-                return  # OpenCL keeps argument values between enqueues: nothing to send
-            size, pointer, key = _MEM_SIZE, ctypes.byref(mem), value
+                sources[index] = value
+                return
+            size, pointer, key, unchanging = _MEM_SIZE, ctypes.byref(mem), value, True
+        elif kind is _NUMPY:
+            key = pointer = value.tobytes()
+            size, unchanging = len(key), True
+            if values.get(index) == key:
+                sources[index] = value
+                return
         else:
-            if isinstance(value, (bool, int, float, tuple, list)) and not _is_numpy(value):
+            source = value
+            if isinstance(value, (bool, int, float, tuple, list)):
                 converted = self._convert_python_arg(index, value)
                 if converted is not None:
                     value = converted
             size, pointer = kernel_arg(value, index)
             key = _arg_key(value, pointer)
+            unchanging = _unchanging(source, key)
+            value = source
             if _same_arg(values.get(index, _NOT_SET), key):
+                self._remember_source(index, value, unchanging)
                 return
         try:
-            checked.clSetKernelArg(handle, index, size, pointer)
-        except CLError as exc:
+            setter = raw.clSetKernelArg._bare
+        except AttributeError:
+            setter = _bare(raw.clSetKernelArg)
+        # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
+        status = setter(handle, index if index < 0x80000000 else ctypes.c_uint(index),
+                        _SIZE_T.get(size) or ctypes.c_size_t(size), pointer)
+        if status:
             values.pop(index, None)
-            exc.detail = f"argument {index} ({size} bytes) of kernel {self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}"
-            raise
+            sources.pop(index, None)
+            raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
+                                                    f"{self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}")
         values[index] = key
+        if unchanging:
+            sources[index] = value
+        else:
+            sources.pop(index, None)
+
+    def _remember_source(self, index: int, source: Any, unchanging: bool) -> None:
+        """Keep ``source``, the object given to set_arg, for the identity check of the next
+        set_arg of ``index`` when it cannot change unseen (see _unchanging)."""
+        if unchanging:
+            self._arg_sources[index] = source
+        else:
+            self._arg_sources.pop(index, None)
 
     def forget_arg_values(self) -> None:
         """Make the next :meth:`set_arg` of every index call clSetKernelArg again.
@@ -492,7 +563,13 @@ class Kernel(Handle):
         arguments of the same kernel through :mod:`opencl_raw.raw` or
         :mod:`opencl_raw.checked`, which this object cannot see.
         """
-        self._arg_values = None
+        self._arg_values = self._arg_sources = None
+
+    def _forget_arg(self, index: int) -> None:
+        """Make the next :meth:`set_arg` of ``index`` call clSetKernelArg (it was set another way)."""
+        for record in (getattr(self, "_arg_values", None), getattr(self, "_arg_sources", None)):
+            if record is not None:
+                record.pop(index, None)
 
     def set_args(self, *values: Any) -> None:
         """Set arguments 0, 1, ... from ``values`` in order (clSetKernelArg each); see :meth:`set_arg`."""
@@ -851,13 +928,48 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
     return array
 
 
+def _bare(fn):
+    """The raw function ``fn`` as a ctypes function of the same entry point without argtypes,
+    for hot paths whose arguments are already exactly the C types (handles, size_t arrays,
+    byref pointers, None, small ints for cl_uint): ctypes then converts nothing, which saves
+    about 0.4 µs per call of clEnqueueNDRangeKernel. ``fn`` itself where it is no C function
+    (the icd backend's dispatcher with several drivers, a test's stand-in). Kept as
+    ``fn._bare``, so it lives as long as ``fn`` (and ``fn`` as long as it)."""
+    bare = getattr(fn, "_bare", None)
+    if bare is None:
+        if isinstance(fn, ctypes._CFuncPtr):
+            bare = ctypes.CFUNCTYPE(fn.restype)(ctypes.cast(fn, ctypes.c_void_p).value)
+            bare._source = fn
+        else:
+            bare = fn
+        try:
+            fn._bare = bare
+        except AttributeError:   # a callable without attributes: no cache
+            pass
+    return bare
+
+
+def _check_arg_handles(kernel: Kernel) -> None:
+    """Raise ReleasedHandleError for the first released memory object or sampler among a kernel's
+    arguments. Once none is, the kernel notes ``Handle.releases``: until another handle object is
+    released, none of its arguments can be (set_arg refuses released ones)."""
+    releases = Handle.releases
+    for index, value in (getattr(kernel, "_arg_values", None) or {}).items():
+        if isinstance(value, Handle) and value._handle is None:
+            raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
+                                      f"{type(value).__name__}; set the argument again")
+    kernel._args_seen = releases
+
+
 class _LaunchLimits:
     """The device limits enqueue_nd_range_kernel checks, read once per CommandQueue object."""
 
-    __slots__ = ("uniform_only", "why_uniform", "max_group", "max_items", "size_max", "device", "passed")
+    __slots__ = ("uniform_only", "why_uniform", "max_group", "max_items", "size_max", "device", "shapes")
 
     def __init__(self, device: Device):
-        self.passed: set = set()      # (global_size, local_size, global_offset) arguments that passed
+        # (global_size, local_size, global_offset) as given, ints only -> (dims, offset, global, local)
+        # size_t arrays of a launch that passed the checks (see _launch_shape)
+        self.shapes: dict = {}
         version = device.version_tuple
         self.device = device.get_info(raw.CL_DEVICE_NAME)
         # Non-uniform work-groups (a local size that does not divide the global size) are refused
@@ -889,11 +1001,8 @@ def _launch_limits(queue) -> _LaunchLimits:
     return limits
 
 
-def _check_launch(queue, gsize, lsize, offset, arguments=None) -> None:
-    """Refuse, before the driver, a launch the device's limits rule out (ValueError naming the limit).
-    ``arguments`` (the sizes as given) are remembered when they pass, so a repeated launch is not
-    checked again."""
-    limits = _launch_limits(queue)
+def _check_launch(limits: _LaunchLimits, gsize, lsize, offset) -> None:
+    """Refuse, before the driver, a launch the device's limits rule out (ValueError naming the limit)."""
     dims = len(gsize)
     if lsize is not None:
         total = 1
@@ -919,11 +1028,36 @@ def _check_launch(queue, gsize, lsize, offset, arguments=None) -> None:
                 raise ValueError(f"global_offset {tuple(offset)} + global_size {tuple(gsize)} exceed the device's "
                                  f"size_t ({limits.size_max.bit_length()} bits, CL_DEVICE_ADDRESS_BITS) in "
                                  f"dimension {i}")
-    if arguments is not None and len(limits.passed) < 1024:
-        try:
-            limits.passed.add(arguments)
-        except TypeError:        # lists: not remembered
-            pass
+
+
+def _exact(sizes) -> bool:
+    """Whether ``sizes`` is None, an int or a tuple of ints: the forms whose launch shapes are
+    cached (a lookup with 64.0 or True finds the entry of 64 or 1, so a hit is checked too)."""
+    if sizes.__class__ is tuple:
+        for v in sizes:
+            if v.__class__ is not int:
+                return False
+        return True
+    return sizes is None or sizes.__class__ is int
+
+
+def _launch_shape(queue, global_size, local_size, global_offset):
+    """(dims, offset, global, local size_t arrays or None) of a launch, validated against the
+    device's limits (read once per CommandQueue object) and cached per queue when the sizes
+    are ints or tuples of ints (see _exact)."""
+    gsize = _work_sizes(global_size, "global_size")
+    dims = len(gsize)
+    lsize = _work_sizes(local_size, "local_size", dims)
+    offset = _work_sizes(global_offset, "global_offset", dims)
+    if lsize is not None or offset is not None:
+        limits = _launch_limits(queue)
+        _check_launch(limits, gsize, lsize, offset)
+    shape = (dims, offset, gsize, lsize)
+    if _exact(global_size) and _exact(local_size) and _exact(global_offset):
+        shapes = _launch_limits(queue).shapes
+        if len(shapes) < 1024:
+            shapes[(global_size, local_size, global_offset)] = shape
+    return shape
 
 
 def _runs_native_kernels(device: Device) -> bool:
@@ -960,33 +1094,38 @@ class _QueueKernels:
         (InvalidWorkGroupSize, e.g. for a size the kernel's CL_KERNEL_WORK_GROUP_SIZE or
         reqd_work_group_size rules out; InvalidWorkItemSize, InvalidKernelArgs, ...).
         """
-        if not isinstance(kernel, Kernel):
+        # The per-launch path is kept short (issue 7): the sizes' arrays come from a per-queue
+        # cache once validated, and the call goes to the raw function, with the checked
+        # layer's error handling.
+        if kernel.__class__ is not Kernel and not isinstance(kernel, Kernel):
             raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
-        gsize = _work_sizes(global_size, "global_size")
-        dims = len(gsize)
-        lsize = _work_sizes(local_size, "local_size", dims)
-        offset = _work_sizes(global_offset, "global_offset", dims)
-        if lsize is not None or offset is not None:
-            limits = getattr(self, "_launch_limits", None)
-            try:
-                known = (global_size, local_size, global_offset) in limits.passed
-            except (AttributeError, TypeError):      # not read yet; lists (unhashable)
-                known = False
-            if not known:
-                _check_launch(self, gsize, lsize, offset, (global_size, local_size, global_offset))
-        args = getattr(kernel, "_arg_values", None)
-        if args:
-            for index, value in args.items():
-                if isinstance(value, Handle) and value._handle is None:
-                    raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
-                                              f"{type(value).__name__}; set the argument again")
-        n, events = wait_list(wait_for)
+        try:
+            dims, offset, gsize, lsize = self._launch_limits.shapes[(global_size, local_size, global_offset)]
+            if (global_size.__class__ is not int and not _exact(global_size)) or \
+                    (local_size is not None and not _exact(local_size)) or \
+                    (global_offset is not None and not _exact(global_offset)):
+                raise KeyError
+        except (AttributeError, KeyError, TypeError):      # limits not read yet; new sizes; lists
+            dims, offset, gsize, lsize = _launch_shape(self, global_size, local_size, global_offset)
+        queue_handle, kernel_handle = self._handle, kernel._handle
+        if queue_handle is None or kernel_handle is None:
+            raise ReleasedHandleError(f"{'CommandQueue' if queue_handle is None else 'Kernel'} was released")
+        if getattr(kernel, "_args_seen", None) != Handle.releases:   # a handle was released since the last look
+            _check_arg_handles(kernel)
+        n, events = wait_list(wait_for) if wait_for else (0, None)
+        try:
+            enqueue = raw.clEnqueueNDRangeKernel._bare
+        except AttributeError:
+            enqueue = _bare(raw.clEnqueueNDRangeKernel)
         if not event:
-            checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events, None)
+            status = enqueue(queue_handle, kernel_handle, dims, offset, gsize, lsize, n, events, None)
+            if status:
+                raise CLError(status, "clEnqueueNDRangeKernel")
             return None
         handle = raw.cl_event()
-        checked.clEnqueueNDRangeKernel(self.handle, kernel.handle, dims, offset, gsize, lsize, n, events,
-                                       ctypes.byref(handle))
+        status = enqueue(queue_handle, kernel_handle, dims, offset, gsize, lsize, n, events, ctypes.byref(handle))
+        if status:
+            raise CLError(status, "clEnqueueNDRangeKernel")
         return enqueued(self, handle)
 
     def enqueue_native_kernel(self, function: Callable[..., Any], args_bytes: Any = None,

@@ -570,8 +570,7 @@ def set_arg_svm_pointer(kernel, index: int, svm_or_pointer: Any) -> None:
         raise TypeError(f"index must be an int >= 0, got {index!r}")
     address = _address(svm_or_pointer, "svm_or_pointer")
     checked.clSetKernelArgSVMPointer(kernel.handle, index, address)
-    if getattr(kernel, "_arg_values", None) is not None:
-        kernel._arg_values.pop(index, None)  # set_arg's record of this index no longer holds
+    kernel._forget_arg(index)  # set_arg's record of this index no longer holds
 
 
 def set_exec_info(kernel, param: int, value: Any) -> None:
