@@ -8,14 +8,43 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import types
 import warnings
 from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from . import _info, checked, raw
 from ._info import CLASS_BY_HANDLE_TYPE, pairs_from_array
-from .errors import OpenCLRawWarning, ReleasedHandleError
+from .errors import CLError, OpenCLRawWarning, ReleasedHandleError
 
 Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
+
+
+#: ``RELEASES[0]``: how many handle objects release() has let go, counted after each one's
+#: ``_handle`` is None; a holder of many objects (a Kernel's arguments) re-checks them only
+#: when it has changed. (A list item, not a class attribute: writing one of those would
+#: invalidate the attribute caches of every handle class.)
+RELEASES = [0]
+
+def bare(fn):
+    """The raw function ``fn`` as a ctypes function of the same entry point without argtypes,
+    for hot paths whose arguments are already exactly the C types (handles, size_t arrays,
+    byref pointers, None, small ints for cl_uint): ctypes then converts nothing, which saves
+    about 0.4 µs per call of clEnqueueNDRangeKernel. Python ints go as C ints, so wider
+    integer parameters (size_t, cl_bitfield) need ctypes values. ``fn`` itself where it is
+    no C function (the icd backend's dispatcher with several drivers, a test's stand-in).
+    Kept as ``fn._bare``, so it lives as long as ``fn`` (and ``fn`` as long as it)."""
+    entry = getattr(fn, "_bare", None)
+    if entry is None:
+        if isinstance(fn, ctypes._CFuncPtr):
+            entry = ctypes.CFUNCTYPE(fn.restype)(ctypes.cast(fn, ctypes.c_void_p).value)
+            entry._source = fn
+        else:
+            entry = fn
+        try:
+            fn._bare = entry
+        except AttributeError:   # a callable without attributes: no cache
+            pass
+    return entry
 
 
 # Bound now: at interpreter shutdown the module's globals (sys among them) may already be None.
@@ -41,9 +70,6 @@ class Handle:
     #: C names of the retain and release functions (None: the object is not reference counted)
     _retain_name: Optional[str] = None
     _release_name: Optional[str] = None
-    #: how many handle objects release() has let go, counted after each one's ``_handle`` is None:
-    #: a holder of many objects (a Kernel's arguments) re-checks them only when it has changed
-    releases: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -101,9 +127,17 @@ class Handle:
         if h is None:
             return
         self._handle = None
-        Handle.releases += 1
+        RELEASES[0] += 1
         if self._owned:
-            getattr(checked, self._release_name)(h)
+            # the raw function: h is a live handle of the right type, so the checked layer's
+            # guards have nothing to find (this is on every object's way out)
+            release = getattr(raw, self._release_name)
+            try:
+                status = release._bare(h)
+            except AttributeError:
+                status = bare(release)(h)
+            if status:
+                raise CLError(status, self._release_name)
 
     def __enter__(self):
         self.handle  # raises if already released
@@ -159,20 +193,23 @@ def _name_c_functions(cls) -> None:
     (``clGetDeviceInfo``, ``clReleaseContext``, ...) instead of the generic ``clGet<Object>Info``."""
     info_function = cls.__dict__.get("_info_function")
     if info_function and "get_info" not in cls.__dict__:
-        def get_info(self, param):
-            return Handle.get_info(self, param)
-        get_info.__doc__ = (Handle.get_info.__doc__ or "").replace("``clGet<Object>Info``", f"``{info_function}``")
-        get_info.__qualname__ = f"{cls.__qualname__}.get_info"
-        get_info.__module__ = cls.__module__
-        cls.get_info = get_info
+        cls.get_info = _renamed_copy(Handle.get_info, cls, "``clGet<Object>Info``", f"``{info_function}``")
     release_name = cls.__dict__.get("_release_name")
     if release_name and "release" not in cls.__dict__:
-        def release(self) -> None:
-            Handle.release(self)
-        release.__doc__ = (Handle.release.__doc__ or "").replace("``clRelease*``", f"``{release_name}``")
-        release.__qualname__ = f"{cls.__qualname__}.release"
-        release.__module__ = cls.__module__
-        cls.release = release
+        cls.release = _renamed_copy(Handle.release, cls, "``clRelease*``", f"``{release_name}``")
+
+
+def _renamed_copy(function, cls, generic: str, specific: str):
+    """A copy of ``function`` (the same code, so no extra call frame) whose docstring says
+    ``specific`` where ``function``'s says ``generic``, as a method of ``cls``."""
+    copy = types.FunctionType(function.__code__, function.__globals__, function.__name__, function.__defaults__,
+                              function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__annotations__ = dict(function.__annotations__)
+    copy.__doc__ = (function.__doc__ or "").replace(generic, specific)
+    copy.__qualname__ = f"{cls.__qualname__}.{function.__name__}"
+    copy.__module__ = cls.__module__
+    return copy
 
 
 def _add_info_attributes(cls) -> None:

@@ -1,11 +1,43 @@
 """The one place that turns Python host objects into pointers and byte sizes.
 
 Host memory is any object with the buffer protocol (numpy arrays, bytearray,
-bytes, memoryview, array.array, ctypes arrays). numpy is imported on first use.
+bytes, memoryview, array.array, ctypes arrays). numpy arrays are read through
+numpy; other objects through ``memoryview`` and ctypes, so a program that uses no
+numpy does not import it (it is imported only for read-only buffers other than
+``bytes``, whose address ctypes cannot read).
 """
 from __future__ import annotations
 
+import ctypes
+import sys
 from typing import Any, Tuple
+
+
+def _numpy_array(obj: Any) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(obj, np.ndarray)
+
+
+def _view(obj: Any, what: str) -> memoryview:
+    try:
+        return memoryview(obj)
+    except TypeError:
+        raise TypeError(f"{what} must support the buffer protocol (a numpy array, bytearray, bytes, ...), "
+                        f"got {type(obj).__name__}") from None
+
+
+def _writable(view: memoryview) -> Tuple[Any, int, int]:
+    """(keep-alive object, address, nbytes) of a writable C-contiguous view: a ctypes array over
+    its bytes, which holds the buffer export (so a bytearray cannot be resized under it)."""
+    flat = view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    if not flat.nbytes:
+        return flat, 0, 0
+    keep = (ctypes.c_char * flat.nbytes).from_buffer(flat)
+    return keep, ctypes.addressof(keep), flat.nbytes
+
+
+def _bytes(data: bytes) -> Tuple[Any, int, int]:
+    return data, ctypes.cast(data, ctypes.c_void_p).value if data else 0, len(data)
 
 
 def _as_array(obj: Any, what: str):
@@ -30,6 +62,15 @@ def source(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
     Non-contiguous arrays are copied into a contiguous one first (the copy is
     what the keep-alive object holds). Raises TypeError for non-buffer objects.
     """
+    if not _numpy_array(obj):
+        view = _view(obj, what)
+        if not view.c_contiguous:
+            return _bytes(view.tobytes())          # the documented copy, in C order
+        if not view.readonly:
+            return _writable(view)
+        if type(obj) is bytes:
+            return _bytes(obj)
+        # another read-only exporter: numpy reads its address without a copy
     import numpy as np
     arr = _as_array(obj, what)
     if not arr.flags.c_contiguous:
@@ -43,6 +84,13 @@ def destination(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
     Raises TypeError for non-buffer objects, ValueError for read-only or
     non-C-contiguous ones (a copy would silently drop the data).
     """
+    if not _numpy_array(obj):
+        view = _view(obj, what)
+        if view.readonly:
+            raise ValueError(f"{what} is read-only; pass a writable object (e.g. a numpy array or bytearray)")
+        if not view.c_contiguous:
+            raise ValueError(f"{what} must be C-contiguous to be written into; use numpy.ascontiguousarray first")
+        return _writable(view)
     arr = _as_array(obj, what)
     if not arr.flags.writeable:
         raise ValueError(f"{what} is read-only; pass a writable object (e.g. a numpy array or bytearray)")

@@ -16,7 +16,7 @@ import weakref
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import Handle, Properties, handle_array, properties_array
+from ._handle import Handle, Properties, bare, handle_array, properties_array
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
@@ -71,6 +71,18 @@ def _size_t3(values: Sequence[int]):
 
 SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
 _BITFIELD_MAX = (1 << 64) - 1
+_HOST_POINTER_FLAGS = raw.CL_MEM_USE_HOST_PTR | raw.CL_MEM_COPY_HOST_PTR | raw.CL_MEM_ALLOC_HOST_PTR
+# ctypes values of the flags and sizes Context.create_buffer passed (read-only to the driver, so shared)
+_C_FLAGS: dict = {}
+_C_SIZES: dict = {}
+
+
+def _c_value(cache: dict, ctype, value: int):
+    """``ctype(value)``, kept in ``cache`` (at most 256 entries)."""
+    c_value = ctype(value)
+    if len(cache) < 256:
+        cache[value] = c_value
+    return c_value
 
 
 def _flags(value: Any, what: str = "flags") -> int:
@@ -992,6 +1004,28 @@ class _ContextMemory:
     def create_buffer(self, flags: int = raw.CL_MEM_READ_WRITE, size: Optional[int] = None,
                       host_buffer: Any = None):
         """A buffer of ``size`` bytes (clCreateBuffer); see :func:`opencl_raw.memory.create_buffer`."""
+        # The short path (issue 7: buffer churn) for the plain case, with the same checks:
+        # int flags without host-pointer bits and an int size within the context's limit.
+        if host_buffer is None and flags.__class__ is int and size.__class__ is int:
+            handle = self._handle
+            try:
+                fits = 0 < size <= self._max_alloc    # AttributeError until the first create_buffer reads it
+            except AttributeError:
+                fits = False
+            if fits and 0 <= flags <= _BITFIELD_MAX and not flags & _HOST_POINTER_FLAGS and handle is not None:
+                # errcode_ret NULL: a NULL cl_mem is the failure, and the slow path below, which asks
+                # again with errcode_ret, reports its code
+                try:
+                    create = raw.clCreateBuffer._bare
+                except AttributeError:
+                    create = bare(raw.clCreateBuffer)
+                mem = create(handle, _C_FLAGS.get(flags) or _c_value(_C_FLAGS, ctypes.c_uint64, flags),
+                             _C_SIZES.get(size) or _c_value(_C_SIZES, ctypes.c_size_t, size), None, None)
+                value = mem.value
+                if value:
+                    buffer = Buffer.__new__(Buffer)
+                    buffer._handle, buffer._value, buffer._owned, buffer._size = mem, value, True, size
+                    return buffer
         return create_buffer(self, flags, size, host_buffer)
 
     def create_buffer_with_properties(self, properties: Properties = None, flags: int = raw.CL_MEM_READ_WRITE,

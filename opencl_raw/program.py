@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
-from ._handle import Handle, encode, handle_array
+from ._handle import RELEASES, Handle, bare, encode, handle_array
 from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
@@ -459,7 +459,7 @@ class Kernel(Handle):
 
     # _arg_values: index -> the value last sent with clSetKernelArg (see set_arg); _arg_sources:
     # index -> the object given for it, where that object cannot change (Kernel._remember_source);
-    # _args_seen: Handle.releases when no argument was released (see _check_arg_handles)
+    # _args_seen: _handle.RELEASES[0] when no argument was released (see _check_arg_handles)
     __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_args_seen")
     _ctype = raw.cl_kernel
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
@@ -532,7 +532,7 @@ class Kernel(Handle):
         try:
             setter = raw.clSetKernelArg._bare
         except AttributeError:
-            setter = _bare(raw.clSetKernelArg)
+            setter = bare(raw.clSetKernelArg)
         # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
         status = setter(handle, index if index < 0x80000000 else ctypes.c_uint(index),
                         _SIZE_T.get(size) or ctypes.c_size_t(size), pointer)
@@ -928,32 +928,11 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
     return array
 
 
-def _bare(fn):
-    """The raw function ``fn`` as a ctypes function of the same entry point without argtypes,
-    for hot paths whose arguments are already exactly the C types (handles, size_t arrays,
-    byref pointers, None, small ints for cl_uint): ctypes then converts nothing, which saves
-    about 0.4 µs per call of clEnqueueNDRangeKernel. ``fn`` itself where it is no C function
-    (the icd backend's dispatcher with several drivers, a test's stand-in). Kept as
-    ``fn._bare``, so it lives as long as ``fn`` (and ``fn`` as long as it)."""
-    bare = getattr(fn, "_bare", None)
-    if bare is None:
-        if isinstance(fn, ctypes._CFuncPtr):
-            bare = ctypes.CFUNCTYPE(fn.restype)(ctypes.cast(fn, ctypes.c_void_p).value)
-            bare._source = fn
-        else:
-            bare = fn
-        try:
-            fn._bare = bare
-        except AttributeError:   # a callable without attributes: no cache
-            pass
-    return bare
-
-
 def _check_arg_handles(kernel: Kernel) -> None:
     """Raise ReleasedHandleError for the first released memory object or sampler among a kernel's
-    arguments. Once none is, the kernel notes ``Handle.releases``: until another handle object is
+    arguments. Once none is, the kernel notes ``RELEASES[0]``: until another handle object is
     released, none of its arguments can be (set_arg refuses released ones)."""
-    releases = Handle.releases
+    releases = RELEASES[0]
     for index, value in (getattr(kernel, "_arg_values", None) or {}).items():
         if isinstance(value, Handle) and value._handle is None:
             raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
@@ -1110,13 +1089,13 @@ class _QueueKernels:
         queue_handle, kernel_handle = self._handle, kernel._handle
         if queue_handle is None or kernel_handle is None:
             raise ReleasedHandleError(f"{'CommandQueue' if queue_handle is None else 'Kernel'} was released")
-        if getattr(kernel, "_args_seen", None) != Handle.releases:   # a handle was released since the last look
+        if getattr(kernel, "_args_seen", None) != RELEASES[0]:   # a handle was released since the last look
             _check_arg_handles(kernel)
         n, events = wait_list(wait_for) if wait_for else (0, None)
         try:
             enqueue = raw.clEnqueueNDRangeKernel._bare
         except AttributeError:
-            enqueue = _bare(raw.clEnqueueNDRangeKernel)
+            enqueue = bare(raw.clEnqueueNDRangeKernel)
         if not event:
             status = enqueue(queue_handle, kernel_handle, dims, offset, gsize, lsize, n, events, None)
             if status:

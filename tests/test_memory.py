@@ -694,3 +694,69 @@ def test_map_buffer_shape_validation(context, queue, refuse_driver):
     with pytest.raises(TypeError, match="MemoryMapping"):
         queue.enqueue_unmap_mem_object(buffer, "pointer")
     buffer.release()
+
+
+NO_NUMPY_FLOW = r"""
+import array, json, sys
+import opencl_raw as cl
+from opencl_raw import raw
+device = cl.select_device()
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+out = {}
+data = array.array("i", range(16))
+buffer = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR, host_buffer=data)
+back = bytearray(64)
+queue.enqueue_read_buffer(buffer, back)
+out["copy_host_ptr"] = list(array.array("i", bytes(back)))
+queue.enqueue_write_buffer(buffer, bytes(range(64)))                    # bytes: read in place
+queue.enqueue_read_buffer(buffer, back)
+out["bytes"] = list(back)
+strided = memoryview(array.array("i", range(32)))[::2]                # not contiguous: copied
+queue.enqueue_write_buffer(buffer, strided)
+view = memoryview(bytearray(64)).cast("i")
+queue.enqueue_read_buffer(buffer, view)
+out["strided"] = list(view)
+for name, host in (("read_only", b"\0" * 64), ("not_contiguous", memoryview(bytearray(128))[::2])):
+    try:
+        queue.enqueue_read_buffer(buffer, host)
+        out[name] = "accepted"
+    except ValueError as exc:
+        out[name] = str(exc)
+gate = context.create_user_event()                                     # a non-blocking read into a bytearray
+late = bytearray(64)
+event = queue.enqueue_read_buffer(buffer, late, blocking=False, wait_for=[gate])
+try:
+    late.extend(b"x")                                                  # pinned: it cannot move meanwhile
+    out["resize"] = "allowed"
+except BufferError:
+    out["resize"] = "refused"
+gate.set_status(raw.CL_COMPLETE)
+event.wait(timeout=30)
+out["late"] = list(array.array("i", bytes(late)))
+out["numpy"] = "numpy" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def test_host_objects_without_numpy(cl_target):
+    """Host memory through memoryview and ctypes: a program that uses array.array, bytes and
+    bytearray gets the right data, the same refusals as with numpy arrays, pinned host
+    objects, and never imports numpy (issue 7: numpy only when first needed)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+               OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
+    done = subprocess.run([sys.executable, "-c", NO_NUMPY_FLOW], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["copy_host_ptr"] == list(range(16))
+    assert out["bytes"] == list(range(64))
+    assert out["strided"] == list(range(0, 32, 2))
+    assert "read-only" in out["read_only"] and "C-contiguous" in out["not_contiguous"]
+    assert out["resize"] == "refused"
+    assert out["late"] == list(range(0, 32, 2))
+    assert out["numpy"] is False

@@ -881,7 +881,29 @@ def _peak_rss_kib():
 sys.stdout.write("peak_rss_kib %d\\n" % _peak_rss_kib())
 """
 
+# ours needs no numpy: host memory is any buffer-protocol object (array.array here), and a
+# kernel's scalar argument a ctypes value; FIRST_RESULT_OURS_NUMPY is the same flow with numpy
 FIRST_RESULT_OURS = """\
+import array, sys
+import opencl_raw as cl
+from opencl_raw import raw
+device = cl.get_platform_ids()[{p}].get_device_ids()[{d}]
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+kernel = context.create_program_with_source({src!r}).build().create_kernel("add")
+a = context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR, host_buffer=array.array("i", range({n})))
+b = context.create_buffer(raw.CL_MEM_READ_WRITE, {n} * 4)
+kernel.set_args(a, b, raw.cl_int(5))
+queue.enqueue_nd_range_kernel(kernel, ({n},))
+out = array.array("i", bytes({n} * 4))
+queue.enqueue_read_buffer(b, out)
+assert out == array.array("i", range(5, {n} + 5)), out
+assert "numpy" not in sys.modules
+sys.stdout.write("ok\\n")
+sys.stdout.flush()
+""" + PEAK_RSS
+
+FIRST_RESULT_OURS_NUMPY = """\
 import sys
 import numpy as np
 import opencl_raw as cl
@@ -1010,7 +1032,8 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
     p, d = info["platform_index"], info["device_index"]
     fmt = dict(p=p, d=d, src=KERNEL_SOURCE, n=GLOBAL_SIZE, platform_name=info["platform"])
     res: Dict[str, Dict[str, Optional[float]]] = {k: {} for k in (
-        "import_time", "import_peak_rss", "import_handle_layer_time", "first_result_time", "first_result_peak_rss")}
+        "import_time", "import_peak_rss", "import_handle_layer_time", "first_result_time", "first_result_peak_rss",
+        "first_result_time[numpy]")}
 
     def record(peer: str, what: str, fn):
         try:
@@ -1022,6 +1045,8 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
             res["import_time"][peer], res["import_peak_rss"][peer] = seconds * 1e3, rss
         elif what == "import_handle_layer":
             res["import_handle_layer_time"][peer] = seconds * 1e3
+        elif what == "first_numpy":
+            res["first_result_time[numpy]"][peer] = seconds * 1e3
         else:
             res["first_result_time"][peer], res["first_result_peak_rss"][peer] = seconds * 1e3, rss
 
@@ -1033,6 +1058,8 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
         [python_ours, "-c", timer("opencl_raw", "opencl_raw.CommandQueue, opencl_raw.Context, opencl_raw.raw.CL_SUCCESS")],
         runs, inner_time=True))
     record("ours", "first", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS.format(**fmt)], runs))
+    record("ours", "first_numpy", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS_NUMPY.format(**fmt)],
+                                                        runs))
     if python_pyopencl:
         record("pyopencl", "import", lambda: fresh_process([python_pyopencl, "-c", timer("pyopencl")], runs,
                                                            inner_time=True))
@@ -1251,7 +1278,10 @@ _row("import_handle_layer_time", "ms", "lower", "handle", ("pyopencl",),
      "import opencl_raw + load the handle classes (pyopencl: import pyopencl)")
 _row("import_peak_rss", "MiB", "lower", "handle", ("pyopencl",), "peak RSS of the import process")
 _row("first_result_time", "ms", "lower", "handle", ("c", "pyopencl"),
-     "fresh process: spawn to first kernel result read back (binary cache warm)")
+     "fresh process: spawn to first kernel result read back (binary cache warm); ours with array.array host "
+     "memory and no numpy, pyopencl with numpy (which it imports itself)")
+_row("first_result_time[numpy]", "ms", "lower", "handle", (),
+     "the same flow of ours with numpy arrays (numpy imported)")
 _row("first_result_peak_rss", "MiB", "lower", "handle", ("c", "pyopencl"), "peak RSS of the first-result process")
 OPERATIONS = [r[0] for r in ROWS]
 PEERS = ("c", "pyopencl", "pyopencl_fast", "clpeak")
