@@ -318,7 +318,13 @@ def check(obj, c_name: str, devices=None) -> None:
     Raises FunctionUnavailableError naming the version or extension; ReleasedHandleError
     for a released object.
     """
-    if not enabled() or needs(c_name) is None:
+    if enabled():
+        _check(obj, c_name, devices)
+
+
+def _check(obj, c_name: str, devices=None) -> None:
+    """:func:`check` once the gate is known to be on."""
+    if needs(c_name) is None:
         return
     obj.handle  # a released object raises ReleasedHandleError
     if obj._ctype.__name__ == "cl_platform_id":
@@ -361,7 +367,7 @@ def _wrap(function: Callable, c_name: str) -> Callable:
                     explicit = signature.bind_partial(self, *args, **kwargs).arguments.get(parameter)
                 except TypeError:
                     explicit = None
-            check(self, c_name, explicit)
+            _check(self, c_name, explicit)
         return function(self, *args, **kwargs)
 
     gated.__gated__ = c_name
