@@ -503,12 +503,9 @@ class Kernel(Handle):
             values, sources = self._arg_values, self._arg_sources = {}, {}
         kind = _ARG_KINDS.get(value.__class__) or _arg_kind(value.__class__)
         if kind is _MEM:                       # what kernel_arg and _arg_key do, inline
-            mem = value._handle
+            mem = value._handle                # (the same object as last time returned above)
             if mem is None:
                 mem = value.handle             # raises ReleasedHandleError
-            if values.get(index) is value:
-                sources[index] = value
-                return
             size, pointer, key, unchanging = _MEM_SIZE, ctypes.byref(mem), value, True
         elif kind is _NUMPY:
             key = pointer = value.tobytes()
