@@ -123,7 +123,7 @@ Platform: Portable Computing Language
     assert bench.parse_clpeak(text) == {
         "clpeak_write_blocking": 10.47, "clpeak_read_blocking": 8.75, "clpeak_write_nonblocking": 8.96,
         "clpeak_read_nonblocking": 7.65, "clpeak_memcpy_from_mapped": 8.61, "clpeak_memcpy_to_mapped": 9.64,
-        "launch_latency_event": 12.62}
+        "clpeak_kernel_latency": 12.62}
 
 
 def test_clpeak_transfer_size_follows_its_rule():

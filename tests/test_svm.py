@@ -132,7 +132,7 @@ def test_fine_grained_svm_alloc_owns_its_memory(context, svm_device):
 
 
 @pytest.mark.parametrize("grain", ["coarse", "fine"])
-def test_svm_alloc_keeps_the_context_alive(device, svm_device, grain):
+def test_svm_alloc_keeps_the_context_alive(device, svm_device, grain, implicit_refs):
     # Coarse-grained buffer SVM is what every OpenCL 2.x device with SVM has (NVIDIA 580: only that);
     # fine-grained is optional (PoCL 3.1 has it).
     if grain == "fine":
@@ -163,8 +163,13 @@ def test_svm_alloc_keeps_the_context_alive(device, svm_device, grain):
     # PoCL drops the references of finished commands a moment later
     assert settled(lambda: svm.context.reference_count, 1 + extra) == 1 + extra
     svm.free()                                                  # clSVMFree, then the last reference
-    # (NVIDIA's counts leave out the references of finished commands, which it drops a moment later)
-    assert settled(lambda: list(destroyed), [value]) == [value]
+    if grain == "fine" or implicit_refs.queue_on_context:
+        assert settled(lambda: list(destroyed), [value]) == [value]
+    else:
+        # A driver whose counts leave out the holds of a queue and its commands (NVIDIA 580) also
+        # decides when it lets go of them: there the context outlived this test's 5 s wait. It
+        # must still not be destroyed twice, nor as another context.
+        assert settled(lambda: list(destroyed), [value]) in ([], [value])
 
 
 def test_context_svm_free(context, svm_device):
