@@ -130,11 +130,11 @@ COUNTS = {
     "full": dict(call_batch=2000, call_repeats=15, launch_batch=1000, launch_repeats=11,
                  latency_batch=100, latency_repeats=11, transfer_batch=200, transfer_repeats=11,
                  churn_batch=500, churn_repeats=11, bw_bytes=256 * MIB, bw_repeats=11, bw_nonblocking_batch=4,
-                 clpeak_iters=20, fresh_runs=7),
+                 clpeak_iters=20, clpeak_latency_iters=20000, fresh_runs=7),
     "quick": dict(call_batch=50, call_repeats=3, launch_batch=20, launch_repeats=3,
                   latency_batch=5, latency_repeats=3, transfer_batch=10, transfer_repeats=3,
                   churn_batch=20, churn_repeats=3, bw_bytes=4 * MIB, bw_repeats=3, bw_nonblocking_batch=2,
-                  clpeak_iters=3, fresh_runs=2),
+                  clpeak_iters=3, clpeak_latency_iters=20, fresh_runs=2),
 }
 
 BW_KINDS = ("write_blocking", "read_blocking", "write_nonblocking", "read_nonblocking")
@@ -171,8 +171,8 @@ def interleaved_medians(runs: Dict[str, Callable[[int], float]], batch: int, rep
 # clpeak 1.1's kernel-latency setting (as facts): local size = CL_DEVICE_MAX_WORK_ITEM_SIZES[0]
 # capped at 256, global size = that x CL_DEVICE_MAX_COMPUTE_UNITS work-items, a kernel of two
 # float buffers whose work-items read 16 floats each, two launches first, then the mean of
-# CL_PROFILING_COMMAND_QUEUED to _END over the launches, clFinish after each. This kernel is
-# ours, of that shape.
+# CL_PROFILING_COMMAND_QUEUED to _END over 20,000 launches, clFinish after each. This kernel
+# is ours, of that shape.
 LATENCY_KERNEL_SOURCE = """\
 __kernel void fetch16(__global const float *in, __global float *out)
 {
@@ -543,7 +543,8 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     out.update(_bandwidth_ours(np, raw, context, queue, bw_flags, counts["bw_bytes"], counts))
     if clpeak_bytes:
         out.update(_clpeak_method_ours(np, raw, context, queue, bw_flags, clpeak_bytes, counts["clpeak_iters"]))
-        out["clpeak_kernel_latency"] = _clpeak_latency_ours(raw, device, context, prof_queue, tb * tr)
+        out["clpeak_kernel_latency"] = _clpeak_latency_ours(raw, device, context, prof_queue,
+                                                            counts["clpeak_latency_iters"])
     return out
 
 
