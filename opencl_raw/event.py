@@ -63,8 +63,11 @@ def _from_parent(event: "Event", param: int) -> Any:
 def enqueued(queue, handle) -> "Event":
     """The Event of a command just enqueued on ``queue`` (``handle`` a filled cl_event): it
     takes over that reference and links to ``queue`` (see Event)."""
-    event = Event.from_handle(handle, retain=False)
-    event._queue = queue
+    value = handle.value
+    if not value:
+        raise ValueError("the driver returned no cl_event for an enqueued command")
+    event = Event.__new__(Event)          # what from_handle(handle, retain=False) does, for a filled cl_event
+    event._handle, event._value, event._owned, event._queue = handle, value, True, queue
     return event
 
 
