@@ -102,21 +102,13 @@ def _check_devices_of(program: "Program", array, n: int, function: str) -> None:
                                                 "device of the program's context; refused before the driver")
 
 
-def _build_status_of(program_value: int, device_value: int) -> int:
-    status = raw.cl_build_status()
-    if raw.clGetProgramBuildInfo(program_value, device_value, raw.CL_PROGRAM_BUILD_STATUS, ctypes.sizeof(status),
-                                 ctypes.byref(status), None):
-        return raw.CL_BUILD_NONE
-    return status.value
-
-
-def _binary_type_of(program_value: int, device_value: int) -> int:
-    """CL_PROGRAM_BINARY_TYPE (OpenCL 1.2) for one device; CL_PROGRAM_BINARY_TYPE_NONE where unanswered."""
-    kind = raw.cl_program_binary_type()
-    if raw.clGetProgramBuildInfo(program_value, device_value, raw.CL_PROGRAM_BINARY_TYPE, ctypes.sizeof(kind),
-                                 ctypes.byref(kind), None):
-        return raw.CL_PROGRAM_BINARY_TYPE_NONE
-    return kind.value
+def _build_int(program_value: int, device_value: int, param: int, ctype, unanswered: int) -> int:
+    """An integer clGetProgramBuildInfo answer for one device (CL_PROGRAM_BUILD_STATUS,
+    CL_PROGRAM_BINARY_TYPE), or ``unanswered`` where the driver gives none."""
+    value = ctype()
+    if raw.clGetProgramBuildInfo(program_value, device_value, param, ctypes.sizeof(value), ctypes.byref(value), None):
+        return unanswered
+    return value.value
 
 
 class Program(Handle):
@@ -870,10 +862,12 @@ class _ContextPrograms:
         device_values = [d._value for d in devices] if devices else [d._value for d in self.devices]
         for i, program in enumerate(programs):
             for value in device_values:
-                status = _build_status_of(program._value, value)
+                status = _build_int(program._value, value, raw.CL_PROGRAM_BUILD_STATUS, raw.cl_build_status,
+                                    raw.CL_BUILD_NONE)
                 if status in (raw.CL_BUILD_ERROR, raw.CL_BUILD_IN_PROGRESS):
                     what = "failed to compile" if status == raw.CL_BUILD_ERROR else "is still being compiled"
-                elif _binary_type_of(program._value, value) == raw.CL_PROGRAM_BINARY_TYPE_EXECUTABLE:
+                elif _build_int(program._value, value, raw.CL_PROGRAM_BINARY_TYPE, raw.cl_program_binary_type,
+                                raw.CL_PROGRAM_BINARY_TYPE_NONE) == raw.CL_PROGRAM_BINARY_TYPE_EXECUTABLE:
                     what = "is an executable (CL_PROGRAM_BINARY_TYPE_EXECUTABLE), not a compiled object or library,"
                 else:
                     continue
