@@ -183,6 +183,17 @@ class Handle:
     def __reduce__(self):
         raise TypeError(f"{type(self).__name__} handles cannot be pickled: they are only valid in this process")
 
+    #: what copy.copy's refusal suggests besides sharing the object (Kernel: clone())
+    _copy_hint = ""
+
+    def __copy__(self):
+        name = type(self).__name__
+        raise TypeError(f"{name} objects cannot be copied: share this one, or take another reference to its "
+                        f"handle with {name}.from_handle(obj.handle){self._copy_hint}")
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
     def __repr__(self) -> str:
         state = " released" if self._handle is None else ""
         return f"<{type(self).__name__} {self._value:#x}{state}>"
@@ -270,7 +281,8 @@ def properties_array(properties: Properties, ctype) -> Optional[ctypes.Array]:
 
 
 def handle_array(objects: Iterable, cls: Type[Handle], what: str):
-    """(count, ctypes array) of the handles of ``objects``, all instances of ``cls``.
+    """(count, ctypes array) of the handles of ``objects`` (any iterable), all instances of
+    ``cls``; the array keeps the objects alive as long as it lives.
 
     Raises TypeError naming ``what`` for other objects, ReleasedHandleError for released ones.
     """
@@ -282,7 +294,13 @@ def handle_array(objects: Iterable, cls: Type[Handle], what: str):
     for obj in objects:
         if not isinstance(obj, cls):
             raise TypeError(f"{what} must hold {cls.__name__} objects, got {type(obj).__name__}")
-    return len(objects), (cls._ctype * len(objects))(*[obj.handle for obj in objects]) if objects else None
+    if not objects:
+        return 0, None
+    array = (cls._ctype * len(objects))(*[obj.handle for obj in objects])
+    # The array holds the objects: where they came from a generator, nothing else does, and
+    # one collected before the call would release the handle the array passes to the driver.
+    array._objects_held = objects
+    return len(objects), array
 
 
 def encode(text: Union[str, bytes], what: str) -> bytes:

@@ -652,8 +652,8 @@ class _QueueMemory:
 
         ``host``: any buffer-protocol object; a non-contiguous array is copied first.
         Non-blocking writes keep ``host`` alive until the command completes.
-        Raises ValueError if the bytes do not fit the buffer, TypeError for bad types,
-        CLError from the driver.
+        Raises ValueError if the bytes do not fit the buffer or there are none (OpenCL has
+        no empty transfers), TypeError for bad types, CLError from the driver.
         """
         keep, address, nbytes = _host.source(host, "host")
         _host.check_range(offset, nbytes, _size_of(buffer, "buffer"), "enqueue_write_buffer")
@@ -666,9 +666,10 @@ class _QueueMemory:
 
         ``host`` must be writable and C-contiguous (numpy array, bytearray, ...).
         With ``host=None`` a new uint8 numpy array of the bytes from ``offset`` to the
-        end is read (blocking) and returned instead of the Event; view it with
-        ``.view(dtype)``. Non-blocking reads keep ``host`` alive until the command completes.
-        Raises ValueError for a read past the buffer's end, a read-only or
+        end is read (blocking) and returned instead of the Event (empty, with no command,
+        when ``offset`` is the buffer's size); view it with ``.view(dtype)``. Non-blocking
+        reads keep ``host`` alive until the command completes.
+        Raises ValueError for a read past the buffer's end, a 0-byte, read-only or
         non-contiguous destination, or ``host=None`` with ``blocking=False``;
         TypeError for bad types; CLError from the driver.
         """
@@ -679,7 +680,8 @@ class _QueueMemory:
             import numpy as np
             _host.check_range(offset, 0, size, "enqueue_read_buffer")
             out = np.empty(size - offset, dtype=np.uint8)
-            self.enqueue_read_buffer(buffer, out, True, offset, wait_for).release()
+            if out.size:                  # (at the very end: nothing to read, and no command)
+                self.enqueue_read_buffer(buffer, out, True, offset, wait_for).release()
             return out
         keep, address, nbytes = _host.destination(host, "host")
         _host.check_range(offset, nbytes, size, "enqueue_read_buffer")
@@ -688,6 +690,9 @@ class _QueueMemory:
     def _transfer(self, c_function, buffer, blocking, offset, keep, address, nbytes, wait_for) -> Event:
         # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature; a non-blocking
         # command pins its host object until it completes.
+        if not nbytes:
+            raise ValueError(f"{c_function.__name__}: the host object has 0 bytes, and OpenCL has no empty "
+                             "transfers (the driver would answer CL_INVALID_VALUE)")
         n, events = wait_list(wait_for)
         event = raw.cl_event()
         c_function(self.handle, buffer.handle, bool(blocking), offset, nbytes, address, n, events, ctypes.byref(event))

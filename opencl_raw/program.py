@@ -334,10 +334,11 @@ _ARG_KINDS: dict = {}  # class of a set_arg value -> _MEM, _NUMPY or _OTHER
 
 
 def _arg_kind(cls: type) -> str:
-    """set_arg's path for values of class ``cls`` (cached in _ARG_KINDS)."""
+    """set_arg's path for values of class ``cls`` (cached in _ARG_KINDS): numpy scalars other
+    than np.void, which is mutable (a structured scalar can be a view into its array)."""
     np = sys.modules.get("numpy")
     kind = _MEM if issubclass(cls, MemObject) else \
-        _NUMPY if np is not None and issubclass(cls, np.generic) else _OTHER
+        _NUMPY if np is not None and issubclass(cls, np.generic) and not issubclass(cls, np.void) else _OTHER
     if len(_ARG_KINDS) < 256:
         _ARG_KINDS[cls] = kind
     return kind
@@ -346,9 +347,11 @@ def _arg_kind(cls: type) -> str:
 def _unchanging(source: Any, key: Any) -> bool:
     """Whether ``source``, an object given to set_arg, cannot change unseen, so that set_arg may
     recognise it by identity next time: a handle (its release is checked), None, bytes, a
-    numpy scalar, or a Python number or tuple of them (converted the same way every time).
-    Mutable values (ctypes instances, lists, LocalMemory) are compared by value every time."""
-    return source is key or source is None or source.__class__ in _UNCHANGING or _is_numpy(source) or \
+    numpy scalar other than np.void, or a Python number or tuple of them (converted the same
+    way every time). Mutable values (ctypes instances, lists, LocalMemory, np.void) are
+    compared by value every time."""
+    return source is key or source is None or source.__class__ in _UNCHANGING or \
+        (_is_numpy(source) and _ARG_KINDS.get(source.__class__, _arg_kind(source.__class__)) is _NUMPY) or \
         (source.__class__ is tuple and all(v.__class__ in _UNCHANGING for v in source))
 #: c_size_t values of the argument sizes set_arg passes most (read-only to the driver, so shared)
 _SIZE_T = {n: ctypes.c_size_t(n) for n in (1, 2, 4, 8, 12, 16, 32, 64, 128)}
@@ -449,11 +452,15 @@ class Kernel(Handle):
     per thread, e.g. from :meth:`clone`.
     """
 
-    # _arg_values: index -> the value last sent with clSetKernelArg (see set_arg); _arg_sources:
-    # index -> the object given for it, where that object cannot change (Kernel._remember_source);
-    # _args_seen: _handle.RELEASES[0] when no argument was released (see _check_arg_handles)
-    __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_args_seen")
+    # _arg_values: index -> the value last sent with clSetKernelArg, set_arg's cache (see there);
+    # _arg_sources: index -> the object given for it, where that object cannot change
+    # (_unchanging); _arg_held: index -> the memory object or sampler the driver has as that
+    # argument, held until the index gets another value (a forgotten cache and a refused set
+    # leave it: the driver still has the handle); _args_seen: _handle.RELEASES[0] when no held
+    # object was released (see _check_arg_handles)
+    __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_arg_held", "_args_seen")
     _ctype = raw.cl_kernel
+    _copy_hint = "; Kernel.clone() makes a new cl_kernel with the same arguments"
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
     _info_group, _info_function = "Kernel", "clGetKernelInfo"
     _attr_prefixes = ("CL_KERNEL_",)
@@ -468,8 +475,11 @@ class Kernel(Handle):
         ``double`` -> float64, ``size_t`` -> the device's CL_DEVICE_ADDRESS_BITS, and so on.
         The types are read once per kernel object.
         The kernel object holds the memory objects and samplers set as its arguments until
-        they are replaced, so a buffer the caller drops is not freed while the kernel may
-        still use it; releasing one explicitly makes the next enqueue_nd_range_kernel raise.
+        those indexes get other values (through this object), so a buffer the caller drops is
+        not freed while the kernel may still use it; releasing one explicitly makes the next
+        enqueue_nd_range_kernel raise. The unchanged check sees only this object's calls:
+        after setting arguments of the same cl_kernel another way (raw, checked, another
+        wrapper from ``Kernel.from_handle``) call :meth:`forget_arg_values`.
         Raises TypeError for values without a known width (or a float for an integer
         type), ValueError for an int outside the C type's range; CLError from the driver
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
@@ -481,7 +491,8 @@ class Kernel(Handle):
         handle = self._handle
         try:
             values, sources = self._arg_values, self._arg_sources
-            if sources[index] is value and handle is not None and getattr(value, "_handle", self) is not None:
+            if sources[index] is value and index.__class__ is int and handle is not None and \
+                    getattr(value, "_handle", self) is not None:
                 return
         except (AttributeError, TypeError):   # nothing set yet, or forgotten; an unhashable index
             values = sources = None
@@ -493,6 +504,9 @@ class Kernel(Handle):
             handle = self.handle               # raises ReleasedHandleError
         if values is None:
             values, sources = self._arg_values, self._arg_sources = {}, {}
+        held = getattr(self, "_arg_held", None)
+        if held is None:
+            held = self._arg_held = {}
         kind = _ARG_KINDS.get(value.__class__) or _arg_kind(value.__class__)
         if kind is _MEM:                       # what kernel_arg and _arg_key do, inline
             mem = value._handle                # (the same object as last time returned above)
@@ -525,7 +539,7 @@ class Kernel(Handle):
         # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
         status = setter(handle, index if index < 0x80000000 else ctypes.c_uint(index),
                         _SIZE_T.get(size) or ctypes.c_size_t(size), pointer)
-        if status:
+        if status:         # the driver keeps the index's old value: set_arg must send the next one
             values.pop(index, None)
             sources.pop(index, None)
             raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
@@ -535,6 +549,10 @@ class Kernel(Handle):
             sources[index] = value
         else:
             sources.pop(index, None)
+        if kind is _MEM or isinstance(value, Handle):
+            held[index] = value
+        else:
+            held.pop(index, None)
 
     def _remember_source(self, index: int, source: Any, unchanging: bool) -> None:
         """Keep ``source``, the object given to set_arg, for the identity check of the next
@@ -550,13 +568,17 @@ class Kernel(Handle):
         ``set_arg`` skips the driver call when an argument gets the value it already has
         (OpenCL keeps argument values between enqueues). Call this after setting
         arguments of the same kernel through :mod:`opencl_raw.raw` or
-        :mod:`opencl_raw.checked`, which this object cannot see.
+        :mod:`opencl_raw.checked`, or through another wrapper of the same ``cl_kernel``,
+        which this object cannot see. The memory objects set through this object stay held
+        (the driver may still have them) until their indexes are set again.
         """
         self._arg_values = self._arg_sources = None
 
     def _forget_arg(self, index: int) -> None:
-        """Make the next :meth:`set_arg` of ``index`` call clSetKernelArg (it was set another way)."""
-        for record in (getattr(self, "_arg_values", None), getattr(self, "_arg_sources", None)):
+        """Make the next :meth:`set_arg` of ``index`` call clSetKernelArg; the index was set another
+        way through this object (an SVM pointer), so the driver no longer has its held object."""
+        for record in (getattr(self, "_arg_values", None), getattr(self, "_arg_sources", None),
+                       getattr(self, "_arg_held", None)):
             if record is not None:
                 record.pop(index, None)
 
@@ -683,6 +705,10 @@ class Kernel(Handle):
         cached = getattr(self, "_arg_types_cache", _NOT_QUERIED)
         if cached is not _NOT_QUERIED:
             copy._arg_types_cache = cached
+        # the copy has the same argument values: it holds the same objects, and knows what it has
+        for name in ("_arg_values", "_arg_sources", "_arg_held"):
+            record = getattr(self, name, None)
+            setattr(copy, name, None if record is None else dict(record))
         return copy
 
     def set_arg_svm_pointer(self, index: int, svm_or_pointer: Any) -> None:
@@ -691,12 +717,13 @@ class Kernel(Handle):
         ``svm_or_pointer``: an :class:`~opencl_raw.svm.SVMAllocation` (its start), an int
         address inside one (e.g. ``svm.pointer + 16``), or None (NULL). Keep the allocation
         alive (not freed) until the kernels using it complete.
-        Raises TypeError for other types or a negative index, ReleasedHandleError for a freed
-        allocation, FunctionUnavailableError before OpenCL 2.0 (the version gate), CLError
+        Raises TypeError for other types or a non-int index, ValueError for an index outside
+        a cl_uint or an address outside a pointer, ReleasedHandleError for a freed allocation,
+        FunctionUnavailableError before OpenCL 2.0 (the version gate), CLError
         (InvalidArgIndex, InvalidArgValue).
         """
         from .svm import set_arg_svm_pointer
-        set_arg_svm_pointer(self, index, svm_or_pointer)
+        set_arg_svm_pointer(self, _arg_index(index), svm_or_pointer)
 
     def set_exec_info(self, param: int, value: Any) -> None:
         """Pass extra information for the kernel's next enqueues (clSetKernelExecInfo, OpenCL 2.0).
@@ -892,23 +919,30 @@ _SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
 def _work_sizes(values, name: str, dims: Optional[int] = None):
     if values is None:
         return None
+    kind = type(values)
+    if kind is tuple or kind is list:
+        key = tuple(values)
+    elif hasattr(values, "__index__") and not isinstance(values, bool):   # int, numpy integers
+        key = (values,)
+    else:
+        raise TypeError(f"{name} must be an int or 1 to 3 ints (work-items), got {kind.__name__}")
     try:
-        key = values if type(values) is tuple else (values,) if isinstance(values, int) else tuple(values)
         array = _SIZE_ARRAYS.get(key)
     except TypeError:
-        raise TypeError(f"{name} must be an int or 1 to 3 ints (work-items), got {type(values).__name__}") from None
+        raise TypeError(f"{name} must hold ints (work-items), got an unhashable item") from None
     if array is not None and all(type(v) is int for v in key):
         if dims is not None and len(array) != dims:
             raise ValueError(f"{name} has {len(array)} dimensions but global_size has {dims}")
         return array
-    values = key
-    if not 1 <= len(values) <= 3:
-        raise ValueError(f"{name} must have 1 to 3 dimensions, got {len(values)}")
-    if dims is not None and len(values) != dims:
-        raise ValueError(f"{name} has {len(values)} dimensions but global_size has {dims}")
-    for v in values:
-        if not isinstance(v, int) or isinstance(v, bool):
+    if not 1 <= len(key) <= 3:
+        raise ValueError(f"{name} must have 1 to 3 dimensions, got {len(key)}")
+    if dims is not None and len(key) != dims:
+        raise ValueError(f"{name} has {len(key)} dimensions but global_size has {dims}")
+    for v in key:
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
             raise TypeError(f"{name} must hold ints (work-items), got {type(v).__name__}")
+    values = key = tuple(operator.index(v) for v in key)     # numpy integers as ints
+    for v in values:
         if v < 0:
             raise ValueError(f"{name} must not be negative: {values}")
         if v > _SIZE_MAX:
@@ -924,7 +958,7 @@ def _check_arg_handles(kernel: Kernel) -> None:
     arguments. Once none is, the kernel notes ``RELEASES[0]``: until another handle object is
     released, none of its arguments can be (set_arg refuses released ones)."""
     releases = RELEASES[0]
-    for index, value in (getattr(kernel, "_arg_values", None) or {}).items():
+    for index, value in (getattr(kernel, "_arg_held", None) or {}).items():
         if isinstance(value, Handle) and value._handle is None:
             raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
                                       f"{type(value).__name__}; set the argument again")

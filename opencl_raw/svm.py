@@ -551,23 +551,25 @@ class _ContextSVM:
 
 # -- Kernel methods (Kernel.set_arg_svm_pointer and Kernel.set_exec_info call these) ---------------
 
+_ADDRESS_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_void_p))) - 1
+
+
 def _address(value: Any, what: str) -> int:
     if isinstance(value, SVMAllocation):
         return value.pointer
     if value is None:
         return 0
     if _is_int(value):
-        if value < 0:
-            raise ValueError(f"{what}: an address must not be negative, got {value}")
+        if not 0 <= value <= _ADDRESS_MAX:
+            raise ValueError(f"{what}: an address is from 0 to 2**{_ADDRESS_MAX.bit_length()}-1, got {value}")
         return value
     raise TypeError(f"{what} must be an SVMAllocation, an address inside one (int) or None, "
                     f"got {type(value).__name__}")
 
 
 def set_arg_svm_pointer(kernel, index: int, svm_or_pointer: Any) -> None:
-    """clSetKernelArgSVMPointer(kernel, index, address); see ``Kernel.set_arg_svm_pointer``."""
-    if not _is_int(index) or index < 0:
-        raise TypeError(f"index must be an int >= 0, got {index!r}")
+    """clSetKernelArgSVMPointer(kernel, index, address); see ``Kernel.set_arg_svm_pointer``
+    (which checks ``index``)."""
     address = _address(svm_or_pointer, "svm_or_pointer")
     checked.clSetKernelArgSVMPointer(kernel.handle, index, address)
     kernel._forget_arg(index)  # set_arg's record of this index no longer holds

@@ -422,7 +422,7 @@ def test_a_dropped_argument_buffer_stays_alive_while_the_kernel_holds_it(context
         "__kernel void put(__global int *a, int v) { a[get_global_id(0)] = v; }").build()
     kernel = program.create_kernel("put")
     kernel.set_args(context.create_buffer(raw.CL_MEM_READ_WRITE, 64), np.int32(777))
-    held = weakref.ref(kernel._arg_values[0])
+    held = weakref.ref(kernel._arg_held[0])
     gc.collect()
     assert held() is not None and not held().released
     victim = context.create_buffer(raw.CL_MEM_READ_WRITE | raw.CL_MEM_COPY_HOST_PTR,
@@ -455,3 +455,133 @@ def test_a_released_argument_buffer_is_refused_at_launch(context, queue):
     assert (queue.enqueue_read_buffer(fresh).view(np.int32) == 5).all()
     for obj in (kernel, program, fresh):
         obj.release()
+
+
+PUT = "__kernel void put(__global int *a, int v) { a[get_global_id(0)] = v; }"
+
+
+def _dropped_argument(context):
+    """A kernel whose argument 0 is a buffer the caller no longer holds (a weak reference to it)."""
+    kernel = context.create_program_with_source(PUT).build().create_kernel("put")
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    kernel.set_args(buffer, np.int32(5))
+    held = weakref.ref(buffer)
+    del buffer
+    gc.collect()
+    assert held() is not None
+    return kernel, held
+
+
+def test_forgotten_argument_values_keep_their_buffers(context, queue):
+    """forget_arg_values() (after setting arguments through raw) dropped the buffers the kernel
+    held, so the next launch used a freed cl_mem and PoCL aborted. Expected: the buffer stays
+    held until its index is set again through the object, and the launch writes 9 into it."""
+    kernel, held = _dropped_argument(context)
+    value = raw.cl_int(9)
+    assert raw.clSetKernelArg(kernel.handle, 1, 4, raw.byref(value)) == raw.CL_SUCCESS
+    kernel.forget_arg_values()
+    gc.collect()
+    assert held() is not None and not held().released
+    queue.enqueue_nd_range_kernel(kernel, 16).wait()
+    assert (queue.enqueue_read_buffer(held()).view(np.int32) == 9).all()
+
+
+def test_a_refused_argument_keeps_the_buffer_the_driver_has(context, queue):
+    """A set_arg the driver refused dropped the buffer held at that index, though the driver keeps
+    it as the argument: the next launch used a freed cl_mem (PoCL aborted). Expected: InvalidArgSize,
+    the buffer still held, the launch writes 5 into it; the same value set again is sent."""
+    kernel, held = _dropped_argument(context)
+    with pytest.raises(errors.InvalidArgSize):
+        kernel.set_arg(0, b"\0" * 3)
+    gc.collect()
+    assert held() is not None
+    queue.enqueue_nd_range_kernel(kernel, 16).wait()
+    assert (queue.enqueue_read_buffer(held()).view(np.int32) == 5).all()
+
+
+def test_a_cloned_kernel_holds_the_arguments_it_copied(context, queue, device):
+    """Kernel.clone() copies the argument values (clCloneKernel) but held none of the buffers:
+    dropping the original kernel freed them under the clone (PoCL aborted), and a released one
+    reached the driver. Expected: the clone holds them, and refuses a released one at launch."""
+    if device.version_tuple < (2, 1):
+        pytest.skip(f"clCloneKernel needs OpenCL 2.1; the device reports {device.version_tuple}")
+    kernel, held = _dropped_argument(context)
+    clone = kernel.clone()
+    kernel.release()
+    del kernel
+    gc.collect()
+    assert held() is not None
+    queue.enqueue_nd_range_kernel(clone, 16).wait()
+    assert (queue.enqueue_read_buffer(held()).view(np.int32) == 5).all()
+    held().release()
+    with pytest.raises(errors.ReleasedHandleError, match="argument 0"):
+        queue.enqueue_nd_range_kernel(clone, 16)
+
+
+def test_wait_lists_from_generators_keep_their_events(queue, context):
+    """wait_for given as a generator: the events it made were collected, and released, before the
+    driver read the wait list (PoCL aborted). Expected: every launch runs and writes its value."""
+    kernel = context.create_program_with_source(PUT).build().create_kernel("put")
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    for value in range(20):
+        kernel.set_args(buffer, np.int32(value))
+        queue.enqueue_nd_range_kernel(kernel, 16, wait_for=(queue.enqueue_marker_with_wait_list()
+                                                            for _ in range(2))).wait()
+        assert (queue.enqueue_read_buffer(buffer).view(np.int32) == value).all()
+
+
+def test_a_structured_numpy_scalar_is_sent_again_after_it_changed(context, queue):
+    """A numpy structured scalar (np.void) is mutable, often a view into its array; set_arg took it
+    for an unchanging numpy scalar and skipped it when set again. Expected: each change reaches
+    the kernel."""
+    program = context.create_program_with_source(
+        "typedef struct { int a; int b; } pair;\n"
+        "__kernel void pairk(__global int *out, pair p) { out[0] = p.a; out[1] = p.b; }").build()
+    kernel = program.create_kernel("pairk")
+    out = context.create_buffer(raw.CL_MEM_READ_WRITE, 8)
+    array = np.zeros(1, dtype=[("a", "i4"), ("b", "i4")])
+    pair = array[0]
+    for a, b in ((1, 2), (10, 20)):
+        pair["a"], pair["b"] = a, b
+        kernel.set_args(out, pair)
+        queue.enqueue_nd_range_kernel(kernel, 1).wait()
+        assert list(queue.enqueue_read_buffer(out).view(np.int32)) == [a, b]
+    array["a"][0] = 77                                          # through the array: the same memory
+    kernel.set_arg(1, pair)
+    queue.enqueue_nd_range_kernel(kernel, 1).wait()
+    assert list(queue.enqueue_read_buffer(out).view(np.int32)) == [77, 20]
+
+
+def test_argument_indexes_and_work_sizes_of_the_wrong_kind(context, queue, device):
+    """Inputs that ctypes or tuple() turned into other values: an SVM argument index past a cl_uint
+    (2**32 set argument 0), an address past a pointer, a float or bool index of an argument set
+    before (the unchanged check came first), bytes or a dict as a work size (b"@" launched 64
+    work-items). Expected: TypeError or ValueError naming the parameter; numpy integers work."""
+    kernel = context.create_program_with_source(PUT).build().create_kernel("put")
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    value = np.int32(3)
+    kernel.set_args(buffer, value)
+    for index in (1.0, True):
+        with pytest.raises(TypeError, match="index"):
+            kernel.set_arg(index, value)
+    if device.version_tuple >= (2, 0) and device.svm_capabilities:
+        with pytest.raises(ValueError, match="cl_uint"):
+            kernel.set_arg_svm_pointer(2 ** 32, None)
+        with pytest.raises(ValueError, match="address"):
+            kernel.set_arg_svm_pointer(0, 2 ** 64)
+    for size in (b"@", {64: 1}, "64", 64.0):
+        with pytest.raises(TypeError, match="global_size"):
+            queue.enqueue_nd_range_kernel(kernel, size)
+    queue.enqueue_nd_range_kernel(kernel, (np.int64(16),), np.uint32(4)).wait()
+    assert (queue.enqueue_read_buffer(buffer).view(np.int32)[:16] == 3).all()
+
+
+def test_copying_a_handle_object_says_what_to_do(context):
+    """copy.copy of a handle object fell back to pickling and said "cannot be pickled".
+    Expected: TypeError saying it cannot be copied, naming from_handle (and clone() for kernels)."""
+    import copy
+    kernel = context.create_program_with_source(PUT).build().create_kernel("put")
+    with pytest.raises(TypeError, match=r"cannot be copied.*from_handle.*clone\(\)"):
+        copy.copy(kernel)
+    with pytest.raises(TypeError, match="cannot be copied"):
+        copy.deepcopy(context)

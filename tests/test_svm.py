@@ -362,8 +362,10 @@ def test_set_arg_svm_pointer_refusals(context, program, svm_device):
             kernel.set_arg_svm_pointer(0, bad)
     with pytest.raises(ValueError):
         kernel.set_arg_svm_pointer(0, -16)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="negative"):                   # as Kernel.set_arg: a cl_uint index
         kernel.set_arg_svm_pointer(-1, svm)
+    with pytest.raises(TypeError, match="index"):
+        kernel.set_arg_svm_pointer(0.0, svm)
     with pytest.raises(errors.InvalidArgIndex) as caught:
         kernel.set_arg_svm_pointer(7, svm)
     assert caught.value.function == "clSetKernelArgSVMPointer"
