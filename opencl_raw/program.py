@@ -1080,9 +1080,10 @@ class _QueueKernels:
                                 wait_for: Sequence[Event] = (), event: bool = True) -> Optional[Event]:
         """Run ``kernel`` over an NDRange (clEnqueueNDRangeKernel).
 
-        ``global_size``: work-items per dimension (int or 1 to 3 ints);
-        ``local_size``: work-group size per dimension, or None to let the driver choose;
-        ``global_offset``: per-dimension offset of the global IDs, or None for zeros;
+        ``global_size``: work-items per dimension (an int, or a tuple or list of 1 to 3 ints;
+        numpy integers too); ``local_size``: work-group size per dimension, or None to let
+        the driver choose; ``global_offset``: per-dimension offset of the global IDs, or None
+        for zeros;
         ``event=False`` asks the driver for no event and returns None (cheaper in tight loops).
         Sizes are size_t: offsets past 2**32 work on 64-bit devices.
         Refused before the driver with ValueError naming the limit: a local size with a 0,
