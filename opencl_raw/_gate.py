@@ -27,8 +27,8 @@ import contextlib
 import contextvars
 import ctypes
 import functools
-import inspect
 import os
+import types
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import raw
@@ -192,20 +192,34 @@ def _device_name(device_value: int) -> str:
 # The checks
 # --------------------------------------------------------------------------- #
 
+_NEEDS: Dict[str, Optional[str]] = {}   # c_name -> needs(c_name), filled on first use
+
+
 def needs(c_name: str) -> Optional[str]:
     """What ``c_name`` needs beyond OpenCL 1.0: ``'OpenCL 2.1'``, an extension name, or None."""
+    try:
+        return _NEEDS[c_name]
+    except KeyError:
+        pass
     proto = raw.FUNCTIONS[c_name]
     if proto.extension is not None:
-        return proto.extension
-    if proto.version is not None and proto.version > (1, 0):
-        return proto.requirement
-    return None
+        need = proto.extension
+    elif proto.version is not None and proto.version > (1, 0):
+        need = proto.requirement
+    else:
+        need = None
+    _NEEDS[c_name] = need
+    return need
 
 
 def _require_values(c_name: str, device_values: Iterable[int]) -> None:
+    if enabled():
+        _require(c_name, device_values)
+
+
+def _require(c_name: str, device_values: Iterable[int]) -> None:
+    """:func:`_require_values` once the gate is known to be on."""
     proto = raw.FUNCTIONS[c_name]
-    if not enabled():
-        return
     if proto.extension is not None:
         for value in device_values:
             if proto.extension not in extensions("device", value):
@@ -296,9 +310,9 @@ def devices_of(obj) -> List[int]:
 
 def _explicit_devices(value) -> Optional[List[int]]:
     """Device handle values from a method's ``device``/``devices`` argument, or None."""
-    from .platform import Device
     if value is None:
         return None
+    from .platform import Device
     if isinstance(value, Device):
         return [value._value]
     try:
@@ -336,7 +350,7 @@ def _check(obj, c_name: str, devices=None) -> None:
         values = getattr(obj, "_gate_devices", None)
         if values is None:
             values = obj._gate_devices = tuple(devices_of(obj))
-    _require_values(c_name, values)
+    _require(c_name, values)
 
 
 # --------------------------------------------------------------------------- #
@@ -352,21 +366,23 @@ def gated_rows() -> Dict[Tuple[str, str], str]:
 
 
 def _wrap(function: Callable, c_name: str) -> Callable:
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):
-        signature = None
-    parameter = next((p for p in ("device", "devices") if signature and p in signature.parameters), None)
+    # The call's ``device``/``devices`` argument, by keyword or by position, read from the
+    # function's code (inspect's signature binding cost microseconds per call, and its import
+    # a sixth of the handle layer's)
+    code = function.__code__
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    parameter = next((p for p in ("device", "devices") if p in names), None)
+    position = names.index(parameter) if parameter is not None and names.index(parameter) < code.co_argcount \
+        else None                                     # counting self as 0
 
     @functools.wraps(function)
     def gated(self, *args, **kwargs):
         if enabled():
             explicit = None
             if parameter is not None:
-                try:
-                    explicit = signature.bind_partial(self, *args, **kwargs).arguments.get(parameter)
-                except TypeError:
-                    explicit = None
+                explicit = kwargs.get(parameter)
+                if explicit is None and position is not None and len(args) >= position:
+                    explicit = args[position - 1]
             _check(self, c_name, explicit)
         return function(self, *args, **kwargs)
 
@@ -406,7 +422,7 @@ def install(*classes: type) -> None:
             if cls.__name__ != cls_name and method not in cls.__dict__:
                 continue
             function = getattr(cls, method, None)
-            if not inspect.isfunction(function) or getattr(function, "__gated__", None) == c_name:
+            if not isinstance(function, types.FunctionType) or getattr(function, "__gated__", None) == c_name:
                 continue
             setattr(cls, method, _wrap(function, c_name))
 

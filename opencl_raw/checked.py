@@ -21,7 +21,6 @@ in :mod:`opencl_raw.raw`.  Extension functions: :func:`get_extension_function`.
 from __future__ import annotations
 
 import ctypes
-import inspect
 from typing import Callable, Dict, List
 
 from . import raw
@@ -215,6 +214,7 @@ def _make(proto: _Proto, fn=None) -> Callable:
         call, returns = _plain(proto, fn), f"the {proto.c_return} result, as in C"
     call.__name__ = call.__qualname__ = proto.name
     call.__module__ = __name__
+    import inspect                       # (here: the wrappers are made on first use)
     call.__signature__ = inspect.Signature(
         [inspect.Parameter(p[0], inspect.Parameter.POSITIONAL_ONLY) for p in params])
     call.__doc__ = (
