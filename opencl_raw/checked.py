@@ -132,13 +132,43 @@ def _returning_checked(proto: _Proto, fn=None, errcode: bool = False) -> Callabl
     cl_int, byref = raw.cl_int, ctypes.byref
     first_type, others, guard = _handle_guard(proto)
 
+    def fail(status: int, result, args: tuple):
+        if link and result:
+            # A failed link still returns a program holding the log; report it and let it go.
+            logs = build_logs(result)
+            raw.clReleaseProgram(result)
+            raise CLError(status, name, build_logs=logs)
+        if build and status in _BUILD_LOG_CODES:
+            raise _build_error(name, status, args)
+        raise CLError(status, name)
+
+    if not errcode and first_type is not None and not others:
+        # The most common shape (a status, one handle parameter first: clGetDeviceInfo,
+        # clFinish, clReleaseEvent, ...) gets a wrapper with nothing else to look at.
+        def call(*args):
+            nonlocal fn
+            if fn is None:
+                fn = raw.function(name)
+            if args:                                  # the fast path: a non-NULL handle of that type
+                first = args[0]
+                if first.__class__ is not first_type or not first:
+                    guard(args)
+            try:
+                status = fn(*args)
+            except ctypes.ArgumentError as exc:
+                raise _type_error(proto, exc, args) from None
+            if status:
+                fail(status, None, args)
+
+        return call
+
     def call(*args):
         nonlocal fn
         if fn is None:
             fn = raw.function(name)
         if first_type is not None and args:          # the fast path: a non-NULL handle of that type
             first = args[0]
-            if first.__class__ is not first_type or not first.value:
+            if first.__class__ is not first_type or not first:
                 guard(args)
         for i in others:
             if i < len(args) and args[i].__class__ in _TEXT:
@@ -153,14 +183,7 @@ def _returning_checked(proto: _Proto, fn=None, errcode: bool = False) -> Callabl
         except ctypes.ArgumentError as exc:
             raise _type_error(proto, exc, args) from None
         if status:
-            if link and result:
-                # A failed link still returns a program holding the log; report it and let it go.
-                logs = build_logs(result)
-                raw.clReleaseProgram(result)
-                raise CLError(status, name, build_logs=logs)
-            if build and status in _BUILD_LOG_CODES:
-                raise _build_error(name, status, args)
-            raise CLError(status, name)
+            fail(status, result, args)
         return result if errcode else None
 
     return call
