@@ -987,6 +987,10 @@ sys.stdout.write("ok\\n")
 sys.stdout.flush()
 """ + PEAK_RSS
 
+# A fresh interpreter and nothing else: what each side's first-result time includes before any
+# work (a site-packages .pth file can add tens of ms: run the bench from a venv, as pyopencl's is)
+INTERPRETER_START = 'import sys; sys.stdout.write("ok\\n"); sys.stdout.flush()'
+
 IMPORT_TIMER = """\
 import sys, time
 t0 = time.perf_counter()
@@ -1078,7 +1082,7 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
     fmt = dict(p=p, d=d, src=KERNEL_SOURCE, n=GLOBAL_SIZE, platform_name=info["platform"])
     res: Dict[str, Dict[str, Optional[float]]] = {k: {} for k in (
         "import_time", "import_peak_rss", "import_handle_layer_time", "first_result_time", "first_result_peak_rss",
-        "first_result_time[numpy]")}
+        "first_result_time[numpy]", "interpreter_start_time")}
 
     def record(peer: str, what: str, fn):
         try:
@@ -1092,6 +1096,8 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
             res["import_handle_layer_time"][peer] = seconds * 1e3
         elif what == "first_numpy":
             res["first_result_time[numpy]"][peer] = seconds * 1e3
+        elif what == "start":
+            res["interpreter_start_time"][peer] = seconds * 1e3
         else:
             res["first_result_time"][peer], res["first_result_peak_rss"][peer] = seconds * 1e3, rss
 
@@ -1102,6 +1108,7 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
     record("ours", "import_handle_layer", lambda: fresh_process(
         [python_ours, "-c", timer("opencl_raw", "opencl_raw.CommandQueue, opencl_raw.Context, opencl_raw.raw.CL_SUCCESS")],
         runs, inner_time=True))
+    record("ours", "start", lambda: fresh_process([python_ours, "-c", INTERPRETER_START], runs))
     record("ours", "first", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS.format(**fmt)], runs))
     record("ours", "first_numpy", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS_NUMPY.format(**fmt)],
                                                         runs))
@@ -1109,6 +1116,7 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
         record("pyopencl", "import", lambda: fresh_process([python_pyopencl, "-c", timer("pyopencl")], runs,
                                                            inner_time=True))
         res["import_handle_layer_time"]["pyopencl"] = res["import_time"].get("pyopencl")
+        record("pyopencl", "start", lambda: fresh_process([python_pyopencl, "-c", INTERPRETER_START], runs))
         record("pyopencl", "first", lambda: fresh_process(
             [python_pyopencl, "-c", FIRST_RESULT_PYOPENCL.format(**fmt)], runs))
     if c_binary:
@@ -1342,6 +1350,9 @@ _row("first_result_time", "ms", "lower", "handle", ("c", "pyopencl"),
 _row("first_result_time[numpy]", "ms", "lower", "handle", (),
      "the same flow of ours with numpy arrays (numpy imported)")
 _row("first_result_peak_rss", "MiB", "lower", "handle", ("c", "pyopencl"), "peak RSS of the first-result process")
+_row("interpreter_start_time", "ms", "lower", "handle", ("pyopencl",),
+     "a fresh interpreter to its first output line (python -c), ours' and pyopencl's: included in the "
+     "first-result rows")
 OPERATIONS = [r[0] for r in ROWS]
 PEERS = ("c", "pyopencl", "pyopencl_fast", "clpeak")
 
