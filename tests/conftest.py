@@ -64,7 +64,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import pytest
 
-from opencl_raw import raw
+from opencl_raw import _exit, raw
 from opencl_raw.errors import FunctionUnavailableError, LibraryNotFoundError
 
 POCL_PLATFORM_NAME = "Portable Computing Language"
@@ -659,6 +659,10 @@ def queue(context, device):
         device, {raw.CL_QUEUE_PROPERTIES: raw.CL_QUEUE_PROFILING_ENABLE})
     yield q
     if not q.released:
+        # A test that failed before setting a user event it made leaves commands waiting on it, and
+        # clFinish would wait for ever (no Python timeout reaches into the driver): fail such user
+        # events first, as the binding does at exit, so the failure is reported and the run goes on.
+        _exit._fail_user_events()
         q.finish()
         q.release()
 
