@@ -7,7 +7,6 @@ import gc
 import sys
 import threading
 import time
-import weakref
 
 import numpy as np
 import pytest

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import difflib
 import inspect
-import os
 import re
 import shutil
 import subprocess

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import opencl_raw as cl
-from opencl_raw import checked, errors, raw
+from opencl_raw import errors, raw
 from opencl_raw._info import ProgramBinaryType
 from opencl_raw.program import kernel_arg
 
