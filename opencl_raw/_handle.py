@@ -33,18 +33,35 @@ def bare(fn):
     integer parameters (size_t, cl_bitfield) need ctypes values. ``fn`` itself where it is
     no C function (the icd backend's dispatcher with several drivers, a test's stand-in).
     Kept as ``fn._bare``, so it lives as long as ``fn`` (and ``fn`` as long as it)."""
-    entry = getattr(fn, "_bare", None)
-    if entry is None:
-        if isinstance(fn, ctypes._CFuncPtr):
-            entry = ctypes.CFUNCTYPE(fn.restype)(ctypes.cast(fn, ctypes.c_void_p).value)
-            entry._source = fn
-        else:
-            entry = fn
-        try:
-            fn._bare = entry
-        except AttributeError:   # a callable without attributes: no cache
-            pass
+    try:
+        return fn._bare
+    except AttributeError:
+        pass
+    if isinstance(fn, ctypes._CFuncPtr):
+        entry = ctypes.CFUNCTYPE(fn.restype)(ctypes.cast(fn, ctypes.c_void_p).value)
+        entry._source = fn
+    else:
+        entry = fn
+    try:
+        fn._bare = entry
+    except AttributeError:   # a callable without attributes: no cache
+        pass
     return entry
+
+
+#: ctypes values of the wide integers passed to bare entry points (size_t sizes, cl_bitfield
+#: flags), by value; read-only to the driver, so shared. Filled by :func:`c_value`.
+C_SIZE_T: dict = {}
+C_UINT64: dict = {}
+
+
+def c_value(cache: dict, ctype, value: int):
+    """``ctype(value)``, kept in ``cache`` (one of the dicts above; at most 256 entries each).
+    Call sites look in the cache first: ``C_SIZE_T.get(n) or c_value(C_SIZE_T, c_size_t, n)``."""
+    made = ctype(value)
+    if len(cache) < 256:
+        cache[value] = made
+    return made
 
 
 # Bound now: at interpreter shutdown the module's globals (sys among them) may already be None.
@@ -131,11 +148,7 @@ class Handle:
         if self._owned:
             # the raw function: h is a live handle of the right type, so the checked layer's
             # guards have nothing to find (this is on every object's way out)
-            release = getattr(raw, self._release_name)
-            try:
-                status = release._bare(h)
-            except AttributeError:
-                status = bare(release)(h)
+            status = bare(getattr(raw, self._release_name))(h)
             if status:
                 raise CLError(status, self._release_name)
 

@@ -16,7 +16,7 @@ import weakref
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import Handle, Properties, bare, handle_array, properties_array
+from ._handle import C_SIZE_T, C_UINT64, Handle, Properties, bare, c_value, handle_array, properties_array
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
@@ -72,17 +72,6 @@ def _size_t3(values: Sequence[int]):
 SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
 _BITFIELD_MAX = (1 << 64) - 1
 _HOST_POINTER_FLAGS = raw.CL_MEM_USE_HOST_PTR | raw.CL_MEM_COPY_HOST_PTR | raw.CL_MEM_ALLOC_HOST_PTR
-# ctypes values of the flags and sizes Context.create_buffer passed (read-only to the driver, so shared)
-_C_FLAGS: dict = {}
-_C_SIZES: dict = {}
-
-
-def _c_value(cache: dict, ctype, value: int):
-    """``ctype(value)``, kept in ``cache`` (at most 256 entries)."""
-    c_value = ctype(value)
-    if len(cache) < 256:
-        cache[value] = c_value
-    return c_value
 
 
 def _flags(value: Any, what: str = "flags") -> int:
@@ -233,14 +222,11 @@ class MemObject(Handle):
         _host.check_range(origin, size, self.size, "create_sub_buffer")
         if not size:
             raise InvalidBufferSize(None, "clCreateSubBuffer", "a sub-buffer of 0 bytes; refused before the driver")
-        host_flags = flags & (raw.CL_MEM_USE_HOST_PTR | raw.CL_MEM_ALLOC_HOST_PTR | raw.CL_MEM_COPY_HOST_PTR)
+        host_flags = flags & _HOST_POINTER_FLAGS
         if host_flags:
             raise InvalidValue(None, "clCreateSubBuffer", f"flags {flags:#x} hold host-pointer flags "
                                f"({host_flags:#x}), which a sub-buffer inherits; refused before the driver")
-        parent = ctypes.c_void_p()
-        checked.clGetMemObjectInfo(self.handle, raw.CL_MEM_ASSOCIATED_MEMOBJECT, ctypes.sizeof(parent),
-                                   ctypes.byref(parent), None)
-        if parent.value:
+        if self.get_info(raw.CL_MEM_ASSOCIATED_MEMOBJECT) is not None:
             raise InvalidMemObject(None, "clCreateSubBuffer", "this buffer is a sub-buffer, and sub-buffers have "
                                    "no sub-buffers; refused before the driver")
         if origin:
@@ -1020,12 +1006,9 @@ class _ContextMemory:
             if fits and 0 <= flags <= _BITFIELD_MAX and not flags & _HOST_POINTER_FLAGS and handle is not None:
                 # errcode_ret NULL: a NULL cl_mem is the failure, and the slow path below, which asks
                 # again with errcode_ret, reports its code
-                try:
-                    create = raw.clCreateBuffer._bare
-                except AttributeError:
-                    create = bare(raw.clCreateBuffer)
-                mem = create(handle, _C_FLAGS.get(flags) or _c_value(_C_FLAGS, ctypes.c_uint64, flags),
-                             _C_SIZES.get(size) or _c_value(_C_SIZES, ctypes.c_size_t, size), None, None)
+                c_flags = C_UINT64.get(flags) or c_value(C_UINT64, ctypes.c_uint64, flags)
+                c_size = C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size)
+                mem = bare(raw.clCreateBuffer)(handle, c_flags, c_size, None, None)
                 value = mem.value
                 if value:
                     buffer = Buffer.__new__(Buffer)

@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
-from ._handle import RELEASES, Handle, bare, encode, handle_array
+from ._handle import C_SIZE_T, RELEASES, Handle, bare, c_value, encode, handle_array
 from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
@@ -344,19 +344,18 @@ def _arg_kind(cls: type) -> str:
     return kind
 
 
-def _unchanging(source: Any, key: Any) -> bool:
-    """Whether ``source``, an object given to set_arg, cannot change unseen, so that set_arg may
-    recognise it by identity next time: a handle (its release is checked), None, bytes, a
-    numpy scalar other than np.void, or a Python number or tuple of them (converted the same
-    way every time). Mutable values (ctypes instances, lists, LocalMemory, np.void) are
-    compared by value every time."""
-    return source is key or source is None or source.__class__ in _UNCHANGING or \
-        (_is_numpy(source) and _ARG_KINDS.get(source.__class__, _arg_kind(source.__class__)) is _NUMPY) or \
-        (source.__class__ is tuple and all(v.__class__ in _UNCHANGING for v in source))
-#: c_size_t values of the argument sizes set_arg passes most (read-only to the driver, so shared)
-_SIZE_T = {n: ctypes.c_size_t(n) for n in (1, 2, 4, 8, 12, 16, 32, 64, 128)}
-#: immutable argument types whose objects set_arg may recognise by identity (see Kernel._remember_source)
+#: immutable argument types whose objects set_arg may recognise by identity (see _unchanging)
 _UNCHANGING = frozenset({bool, int, float, bytes})
+
+
+def _unchanging(source: Any, key: Any) -> bool:
+    """Whether ``source``, an object given to set_arg that is neither a memory object nor a
+    numpy scalar (those have their own paths), cannot change unseen, so that set_arg may
+    recognise it by identity next time: a sampler (its release is checked), None, bytes, or
+    a Python number or tuple of them (converted the same way every time). Mutable values
+    (ctypes instances, lists, LocalMemory, np.void) are compared by value every time."""
+    return source is key or source is None or source.__class__ in _UNCHANGING or \
+        (source.__class__ is tuple and all(v.__class__ in _UNCHANGING for v in source))
 
 
 def _arg_key(value: Any, pointer: Any) -> Any:
@@ -530,37 +529,26 @@ class Kernel(Handle):
             unchanging = _unchanging(source, key)
             value = source
             if _same_arg(values.get(index, _NOT_SET), key):
-                self._remember_source(index, value, unchanging)
-                return
-        try:
-            setter = raw.clSetKernelArg._bare
-        except AttributeError:
-            setter = bare(raw.clSetKernelArg)
-        # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
-        status = setter(handle, index if index < 0x80000000 else ctypes.c_uint(index),
-                        _SIZE_T.get(size) or ctypes.c_size_t(size), pointer)
-        if status:         # the driver keeps the index's old value: set_arg must send the next one
-            values.pop(index, None)
-            sources.pop(index, None)
-            raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
-                                                    f"{self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}")
-        values[index] = key
+                size = None                    # nothing to send; only the source is recorded
+        if size is not None:
+            # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
+            status = bare(raw.clSetKernelArg)(handle, index if index < 0x80000000 else ctypes.c_uint(index),
+                                              C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size),
+                                              pointer)
+            if status:     # the driver keeps the index's old value: set_arg must send the next one
+                values.pop(index, None)
+                sources.pop(index, None)
+                raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
+                                                        f"{self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}")
+            values[index] = key
+            if kind is _MEM or isinstance(value, Handle):
+                held[index] = value
+            else:
+                held.pop(index, None)
         if unchanging:
             sources[index] = value
         else:
             sources.pop(index, None)
-        if kind is _MEM or isinstance(value, Handle):
-            held[index] = value
-        else:
-            held.pop(index, None)
-
-    def _remember_source(self, index: int, source: Any, unchanging: bool) -> None:
-        """Keep ``source``, the object given to set_arg, for the identity check of the next
-        set_arg of ``index`` when it cannot change unseen (see _unchanging)."""
-        if unchanging:
-            self._arg_sources[index] = source
-        else:
-            self._arg_sources.pop(index, None)
 
     def forget_arg_values(self) -> None:
         """Make the next :meth:`set_arg` of every index call clSetKernelArg again.
@@ -762,11 +750,6 @@ def _same_arg(stored: Any, key: Any) -> bool:
     if isinstance(key, Handle):
         return stored is key
     return not isinstance(stored, Handle) and stored == key
-
-
-def _is_numpy(value: Any) -> bool:
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(value, np.generic)
 
 
 class _ContextPrograms:
@@ -1118,10 +1101,7 @@ class _QueueKernels:
         if getattr(kernel, "_args_seen", None) != RELEASES[0]:   # a handle was released since the last look
             _check_arg_handles(kernel)
         n, events = wait_list(wait_for) if wait_for else (0, None)
-        try:
-            enqueue = raw.clEnqueueNDRangeKernel._bare
-        except AttributeError:
-            enqueue = bare(raw.clEnqueueNDRangeKernel)
+        enqueue = bare(raw.clEnqueueNDRangeKernel)
         if not event:
             status = enqueue(queue_handle, kernel_handle, dims, offset, gsize, lsize, n, events, None)
             if status:
