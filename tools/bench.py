@@ -19,8 +19,8 @@ their ratios survive a machine whose load drifts.
    handle layer's ``get_info`` and attribute; C;
 2. kernel launches (two buffers and one int set, NDRange 64, local size NULL):
    throughput with unchanged and with changing arguments (N launches, one
-   clFinish), latency (clFinish after each launch, wall clock) and clpeak's latency
-   measure (event profiling, QUEUED to END); handle layer, raw layer (the four raw
+   clFinish), latency (clFinish after each launch, wall clock) and the event-profiled
+   latency (QUEUED to END, as later clpeak versions take it); handle layer, raw layer (the four raw
    calls, no event), bare ctypes; C; pyopencl's idiomatic call
    ``kernel(queue, (64,), None, a, b, np.int32(k))`` and its fast path, the faster
    of the two documented alternatives (``Kernel.set_scalar_arg_dtypes`` then
@@ -171,8 +171,9 @@ def interleaved_medians(runs: Dict[str, Callable[[int], float]], batch: int, rep
 # clpeak 1.1's kernel-latency setting (as facts): local size = CL_DEVICE_MAX_WORK_ITEM_SIZES[0]
 # capped at 256, global size = that x CL_DEVICE_MAX_COMPUTE_UNITS work-items, a kernel of two
 # float buffers whose work-items read 16 floats each, two launches first, then the mean of
-# CL_PROFILING_COMMAND_QUEUED to _END over 20,000 launches, clFinish after each. This kernel
-# is ours, of that shape.
+# CL_PROFILING_COMMAND_QUEUED to _START over 20,000 launches, clFinish after each. (Debian's
+# clpeak 1.1.2 binary reads 0x1280 and 0x1282 there, QUEUED and START; later clpeak versions
+# take _END, the launch_latency_event row's measure.) This kernel is ours, of that shape.
 LATENCY_KERNEL_SOURCE = """\
 __kernel void fetch16(__global const float *in, __global float *out)
 {
@@ -409,7 +410,8 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     assert (check == POOL).all(), check
 
     def event_latency(n):
-        # clpeak's measure: QUEUED to END of each launch, clFinish after each; returns total seconds
+        # the issue's event-profiled latency (later clpeak versions' measure): QUEUED to END of each
+        # launch, clFinish after each; returns total seconds
         total = 0
         for _ in range(n):
             kernel.set_arg(0, a0)
@@ -634,7 +636,7 @@ def _bandwidth_ours(np, raw, context, queue, flags, nbytes, counts):
 
 def _clpeak_latency_ours(raw, device, context, queue, iters: int) -> float:
     """Kernel launch latency by clpeak's method and sizes (see LATENCY_KERNEL_SOURCE), through the
-    handle layer, on a profiling ``queue``: mean microseconds from QUEUED to END."""
+    handle layer, on a profiling ``queue``: mean microseconds from QUEUED to START."""
     groups = device.get_info(raw.CL_DEVICE_MAX_COMPUTE_UNITS)
     group_size = min(device.get_info(raw.CL_DEVICE_MAX_WORK_ITEM_SIZES)[0], 256)
     items = groups * group_size
@@ -650,7 +652,7 @@ def _clpeak_latency_ours(raw, device, context, queue, iters: int) -> float:
     for _ in range(iters):
         event = queue.enqueue_nd_range_kernel(kernel, (items,), (group_size,))
         queue.finish()
-        total += (event.get_profiling_info(raw.CL_PROFILING_COMMAND_END)
+        total += (event.get_profiling_info(raw.CL_PROFILING_COMMAND_START)
                   - event.get_profiling_info(raw.CL_PROFILING_COMMAND_QUEUED))
         event.release()
     for obj in (source, result, kernel, program):
@@ -1317,10 +1319,10 @@ for _op, _what in (("launch_unchanged", "3 set_arg + NDRange 64, same arguments;
         _row(f"{_op}[{_layer}]", "us", "lower", _layer, ("c",), _what)
     _row(_op, "us", "lower", "handle", ("c", "pyopencl", "pyopencl_fast"), _what)
 _row("launch_latency_event", "us", "lower", "handle", ("c", "pyopencl"),
-     "event profiling QUEUED->END per launch of the 64-work-item kernel (clpeak's measure)")
+     "event profiling QUEUED->END per launch of the 64-work-item kernel (later clpeak versions' measure)")
 _row("clpeak_kernel_latency", "us", "lower", "handle", ("clpeak",),
      "clpeak's kernel latency method and sizes (max work-group size x compute units work-items, "
-     "16 floats read each): mean QUEUED->END per launch")
+     "16 floats read each): mean QUEUED->START per launch, as clpeak 1.1.2 measures it")
 for _layer in ("bare_ctypes", "raw"):
     _row(f"small_transfer_pair[{_layer}]", "us", "lower", _layer, ("c",), "blocking write 4 B + blocking read 4 B")
 _row("small_transfer_pair", "us", "lower", "handle", ("c", "pyopencl"), "blocking write 4 B + blocking read 4 B")

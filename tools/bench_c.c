@@ -266,8 +266,8 @@ static double bench_launch(Setup *s, Pool *p, int mode, long batch, long repeats
     return m;
 }
 
-/* clpeak's own latency measure: CL_PROFILING_COMMAND_QUEUED to _END of each launch,
- * with clFinish after each; the batch mean, median over batches (microseconds). */
+/* event-profiled latency (later clpeak versions' measure): CL_PROFILING_COMMAND_QUEUED to
+ * _END of each launch, with clFinish after each; the batch mean, median over batches (us). */
 static double bench_launch_event(Setup *s, Pool *p, long batch, long repeats)
 {
     double *t = malloc((size_t)repeats * sizeof *t);
