@@ -18,6 +18,19 @@ def _numpy_array(obj: Any) -> bool:
     return np is not None and isinstance(obj, np.ndarray)
 
 
+def _plain_array(obj: Any):
+    """(obj, address, nbytes) of a non-empty, writable, C-contiguous numpy.ndarray (the common
+    case of every transfer, fit to read from and to write into), else None. Its address comes
+    through ctypes' buffer protocol: a quarter of what ``arr.ctypes.data`` costs."""
+    np = sys.modules.get("numpy")
+    if np is None or obj.__class__ is not np.ndarray:
+        return None
+    flags = obj.flags
+    if not (flags.c_contiguous and flags.writeable) or not obj.nbytes:
+        return None
+    return obj, ctypes.addressof(ctypes.c_char.from_buffer(obj)), obj.nbytes
+
+
 def _view(obj: Any, what: str) -> memoryview:
     try:
         return memoryview(obj)
@@ -62,6 +75,9 @@ def source(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
     Non-contiguous arrays are copied into a contiguous one first (the copy is
     what the keep-alive object holds). Raises TypeError for non-buffer objects.
     """
+    fast = _plain_array(obj)
+    if fast is not None:
+        return fast
     if not _numpy_array(obj):
         view = _view(obj, what)
         if not view.c_contiguous:
@@ -84,6 +100,9 @@ def destination(obj: Any, what: str = "host") -> Tuple[Any, int, int]:
     Raises TypeError for non-buffer objects, ValueError for read-only or
     non-C-contiguous ones (a copy would silently drop the data).
     """
+    fast = _plain_array(obj)
+    if fast is not None:
+        return fast
     if not _numpy_array(obj):
         view = _view(obj, what)
         if view.readonly:

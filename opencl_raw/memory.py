@@ -642,8 +642,8 @@ class _QueueMemory:
         no empty transfers), TypeError for bad types, CLError from the driver.
         """
         keep, address, nbytes = _host.source(host, "host")
-        _host.check_range(offset, nbytes, _size_of(buffer, "buffer"), "enqueue_write_buffer")
-        return self._transfer(checked.clEnqueueWriteBuffer, buffer, blocking, offset, keep, address, nbytes, wait_for)
+        return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", buffer, blocking, offset, keep,
+                              address, nbytes, wait_for)
 
     def enqueue_read_buffer(self, buffer: Buffer, host: Any = None, blocking: bool = True, offset: int = 0,
                             wait_for: Sequence[Event] = ()):
@@ -659,29 +659,46 @@ class _QueueMemory:
         non-contiguous destination, or ``host=None`` with ``blocking=False``;
         TypeError for bad types; CLError from the driver.
         """
-        size = _size_of(buffer, "buffer")
         if host is None:
             if not blocking:
                 raise ValueError("enqueue_read_buffer with host=None must be blocking; pass a host array instead")
             import numpy as np
+            size = _size_of(buffer, "buffer")
             _host.check_range(offset, 0, size, "enqueue_read_buffer")
             out = np.empty(size - offset, dtype=np.uint8)
             if out.size:                  # (at the very end: nothing to read, and no command)
                 self.enqueue_read_buffer(buffer, out, True, offset, wait_for).release()
             return out
         keep, address, nbytes = _host.destination(host, "host")
-        _host.check_range(offset, nbytes, size, "enqueue_read_buffer")
-        return self._transfer(checked.clEnqueueReadBuffer, buffer, blocking, offset, keep, address, nbytes, wait_for)
+        return self._transfer("clEnqueueReadBuffer", "enqueue_read_buffer", buffer, blocking, offset, keep,
+                              address, nbytes, wait_for)
 
-    def _transfer(self, c_function, buffer, blocking, offset, keep, address, nbytes, wait_for) -> Event:
+    def _transfer(self, c_name, method, buffer, blocking, offset, keep, address, nbytes, wait_for) -> Event:
         # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature; a non-blocking
-        # command pins its host object until it completes.
+        # command pins its host object until it completes. The per-call path is kept short
+        # (issue 7): the buffer's cached size, and the raw entry point with ctypes values.
+        try:
+            size = buffer._size if buffer.__class__ is Buffer else None
+        except AttributeError:            # not read yet
+            size = None
+        if size is None or buffer._handle is None:
+            size = _size_of(buffer, "buffer")   # TypeError, ReleasedHandleError
+        if offset.__class__ is not int or offset < 0 or offset + nbytes > size:
+            _host.check_range(offset, nbytes, size, method)
         if not nbytes:
-            raise ValueError(f"{c_function.__name__}: the host object has 0 bytes, and OpenCL has no empty "
+            raise ValueError(f"{c_name}: the host object has 0 bytes, and OpenCL has no empty "
                              "transfers (the driver would answer CL_INVALID_VALUE)")
-        n, events = wait_list(wait_for)
+        n, events = wait_list(wait_for) if wait_for else (0, None)
+        queue_handle = self._handle
+        if queue_handle is None:
+            queue_handle = self.handle    # raises ReleasedHandleError
         event = raw.cl_event()
-        c_function(self.handle, buffer.handle, bool(blocking), offset, nbytes, address, n, events, ctypes.byref(event))
+        status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
+                                  C_SIZE_T.get(offset) or c_value(C_SIZE_T, ctypes.c_size_t, offset),
+                                  C_SIZE_T.get(nbytes) or c_value(C_SIZE_T, ctypes.c_size_t, nbytes),
+                                  ctypes.c_void_p(address), n, events, ctypes.byref(event))
+        if status:
+            raise CLError(status, c_name)
         result = enqueued(self, event)
         if not blocking:
             pin_until_complete(result, keep)
