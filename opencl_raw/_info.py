@@ -24,6 +24,7 @@ import ctypes
 import enum
 import os
 import sys
+import threading
 import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
@@ -59,146 +60,170 @@ def _prefixed(prefix: str, exclude: Sequence[str] = ()) -> Dict[str, int]:
             and raw.CONSTANT_HEADERS.get(name) == "cl.h"}
 
 
-DeviceType = enum.IntFlag("DeviceType", _members("CL_DEVICE_TYPE_", 
-    "CL_DEVICE_TYPE_DEFAULT", "CL_DEVICE_TYPE_CPU", "CL_DEVICE_TYPE_GPU", "CL_DEVICE_TYPE_ACCELERATOR",
-    "CL_DEVICE_TYPE_CUSTOM"), module=__name__)
-DeviceType.__doc__ = "cl_device_type bits (CL_DEVICE_TYPE_*)."
-FPConfig = enum.IntFlag("FPConfig", _prefixed("CL_FP_"), module=__name__)
-FPConfig.__doc__ = "cl_device_fp_config bits (CL_FP_*)."
-ExecCapabilities = enum.IntFlag("ExecCapabilities", _prefixed("CL_EXEC_"), module=__name__)
-ExecCapabilities.__doc__ = "cl_device_exec_capabilities bits (CL_EXEC_*)."
-CommandQueueProperties = enum.IntFlag("CommandQueueProperties", _members("CL_QUEUE_", 
-    "CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE", "CL_QUEUE_PROFILING_ENABLE", "CL_QUEUE_ON_DEVICE",
-    "CL_QUEUE_ON_DEVICE_DEFAULT"), module=__name__)
-CommandQueueProperties.__doc__ = "cl_command_queue_properties bits."
-MemFlags = enum.IntFlag("MemFlags", _members("CL_MEM_", 
-    "CL_MEM_READ_WRITE", "CL_MEM_WRITE_ONLY", "CL_MEM_READ_ONLY", "CL_MEM_USE_HOST_PTR",
-    "CL_MEM_ALLOC_HOST_PTR", "CL_MEM_COPY_HOST_PTR", "CL_MEM_HOST_WRITE_ONLY", "CL_MEM_HOST_READ_ONLY",
-    "CL_MEM_HOST_NO_ACCESS", "CL_MEM_SVM_FINE_GRAIN_BUFFER", "CL_MEM_SVM_ATOMICS",
-    "CL_MEM_KERNEL_READ_AND_WRITE"), module=__name__)
-MemFlags.__doc__ = "cl_mem_flags bits."
-SVMCapabilities = enum.IntFlag("SVMCapabilities", _prefixed("CL_DEVICE_SVM_", exclude=("CL_DEVICE_SVM_CAPABILITIES",)),
-                               module=__name__)
-SVMCapabilities.__doc__ = "cl_device_svm_capabilities bits."
-AffinityDomain = enum.IntFlag("AffinityDomain", _prefixed("CL_DEVICE_AFFINITY_DOMAIN_"), module=__name__)
-AffinityDomain.__doc__ = "cl_device_affinity_domain bits."
-AtomicCapabilities = enum.IntFlag("AtomicCapabilities", _members("CL_DEVICE_", 
-    "CL_DEVICE_ATOMIC_ORDER_RELAXED", "CL_DEVICE_ATOMIC_ORDER_ACQ_REL", "CL_DEVICE_ATOMIC_ORDER_SEQ_CST",
-    "CL_DEVICE_ATOMIC_SCOPE_WORK_ITEM", "CL_DEVICE_ATOMIC_SCOPE_WORK_GROUP", "CL_DEVICE_ATOMIC_SCOPE_DEVICE",
-    "CL_DEVICE_ATOMIC_SCOPE_ALL_DEVICES"), module=__name__)
-AtomicCapabilities.__doc__ = "cl_device_atomic_capabilities bits."
-EnqueueCapabilities = enum.IntFlag("EnqueueCapabilities", _members("CL_DEVICE_", "CL_DEVICE_QUEUE_SUPPORTED",
-                                   "CL_DEVICE_QUEUE_REPLACEABLE_DEFAULT"), module=__name__)
-EnqueueCapabilities.__doc__ = "cl_device_device_enqueue_capabilities bits."
-LocalMemType = enum.IntEnum("LocalMemType", _members("CL_", "CL_NONE", "CL_LOCAL", "CL_GLOBAL"), module=__name__)
-LocalMemType.__doc__ = "cl_device_local_mem_type."
-MemCacheType = enum.IntEnum("MemCacheType", _members("CL_", "CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
-                            module=__name__)
-MemCacheType.__doc__ = "cl_device_mem_cache_type."
-MemObjectType = enum.IntEnum("MemObjectType", _prefixed("CL_MEM_OBJECT_", exclude=(
-    "CL_MEM_OBJECT_ALLOCATION_FAILURE",)), module=__name__)   # -4 is an error code, not a type
-MemObjectType.__doc__ = "cl_mem_object_type (CL_MEM_OBJECT_*)."
-BuildStatus = enum.IntEnum("BuildStatus", _members("CL_BUILD_", "CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
-                                                    "CL_BUILD_IN_PROGRESS"), module=__name__)
-BuildStatus.__doc__ = "cl_build_status."
-ProgramBinaryType = enum.IntEnum("ProgramBinaryType", _prefixed("CL_PROGRAM_BINARY_TYPE_"), module=__name__)
-ProgramBinaryType.__doc__ = "cl_program_binary_type."
-CommandType = enum.IntEnum("CommandType", _prefixed("CL_COMMAND_", exclude=(
-    "CL_COMMAND_QUEUE_PROPERTIES",)), module=__name__)
-CommandType.__doc__ = "cl_command_type (CL_COMMAND_*)."
-CommandExecutionStatus = enum.IntEnum("CommandExecutionStatus", _members("CL_", 
-    "CL_COMPLETE", "CL_RUNNING", "CL_SUBMITTED", "CL_QUEUED"), module=__name__)
-CommandExecutionStatus.__doc__ = "Execution status of a command (CL_QUEUED ... CL_COMPLETE; negative: an error code)."
-ChannelOrder = enum.IntEnum("ChannelOrder", {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
-                            0x10B0 <= v <= 0x10C3 and raw.CONSTANT_HEADERS.get(n) == "cl.h"
-                            and n not in ("CL_INVALID_IMAGE_FORMAT_DESCRIPTOR",)}, module=__name__)
-ChannelOrder.__doc__ = "cl_channel_order."
-
-ChannelType = enum.IntEnum("ChannelType", {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
-                           0x10D0 <= v <= 0x10E0 and raw.CONSTANT_HEADERS.get(n) == "cl.h"}, module=__name__)
-ChannelType.__doc__ = "cl_channel_type."
-AddressingMode = enum.IntEnum("AddressingMode", _prefixed("CL_ADDRESS_"), module=__name__)
-AddressingMode.__doc__ = "cl_addressing_mode (CL_ADDRESS_*)."
-FilterMode = enum.IntEnum("FilterMode", _prefixed("CL_FILTER_"), module=__name__)
-FilterMode.__doc__ = "cl_filter_mode (CL_FILTER_*)."
-KernelArgAddressQualifier = enum.IntEnum("KernelArgAddressQualifier", _prefixed(
-    "CL_KERNEL_ARG_ADDRESS_", exclude=("CL_KERNEL_ARG_ADDRESS_QUALIFIER",)), module=__name__)
-KernelArgAddressQualifier.__doc__ = "cl_kernel_arg_address_qualifier."
-KernelArgAccessQualifier = enum.IntEnum("KernelArgAccessQualifier", _prefixed(
-    "CL_KERNEL_ARG_ACCESS_", exclude=("CL_KERNEL_ARG_ACCESS_QUALIFIER",)), module=__name__)
-KernelArgAccessQualifier.__doc__ = "cl_kernel_arg_access_qualifier."
-KernelArgTypeQualifier = enum.IntFlag("KernelArgTypeQualifier", _prefixed(
-    "CL_KERNEL_ARG_TYPE_", exclude=("CL_KERNEL_ARG_TYPE_NAME", "CL_KERNEL_ARG_TYPE_QUALIFIER",
-                                    "CL_KERNEL_ARG_TYPE_NONE")), module=__name__)
-KernelArgTypeQualifier.__doc__ = "cl_kernel_arg_type_qualifier bits."
-
-# -- extension flag and enum types (cl_ext.h) --
-CommandBufferCapabilities = enum.IntFlag("CommandBufferCapabilities", _members("CL_COMMAND_BUFFER_CAPABILITY_",
-    "CL_COMMAND_BUFFER_CAPABILITY_KERNEL_PRINTF_KHR", "CL_COMMAND_BUFFER_CAPABILITY_DEVICE_SIDE_ENQUEUE_KHR",
-    "CL_COMMAND_BUFFER_CAPABILITY_SIMULTANEOUS_USE_KHR", "CL_COMMAND_BUFFER_CAPABILITY_OUT_OF_ORDER_KHR"),
-    module=__name__)
-CommandBufferCapabilities.__doc__ = "cl_device_command_buffer_capabilities_khr bits (cl_khr_command_buffer)."
-CommandBufferState = enum.IntEnum("CommandBufferState", _members("CL_COMMAND_BUFFER_STATE_",
-    "CL_COMMAND_BUFFER_STATE_RECORDING_KHR", "CL_COMMAND_BUFFER_STATE_EXECUTABLE_KHR",
-    "CL_COMMAND_BUFFER_STATE_PENDING_KHR", "CL_COMMAND_BUFFER_STATE_INVALID_KHR"), module=__name__)
-CommandBufferState.__doc__ = "cl_command_buffer_state_khr (cl_khr_command_buffer)."
-MutableDispatchFields = enum.IntFlag("MutableDispatchFields", _members("CL_MUTABLE_DISPATCH_",
-    "CL_MUTABLE_DISPATCH_GLOBAL_OFFSET_KHR", "CL_MUTABLE_DISPATCH_GLOBAL_SIZE_KHR",
-    "CL_MUTABLE_DISPATCH_LOCAL_SIZE_KHR", "CL_MUTABLE_DISPATCH_ARGUMENTS_KHR", "CL_MUTABLE_DISPATCH_EXEC_INFO_KHR"),
-    module=__name__)
-MutableDispatchFields.__doc__ = "cl_mutable_dispatch_fields_khr bits (cl_khr_command_buffer_mutable_dispatch)."
-IntegerDotProductCapabilities = enum.IntFlag("IntegerDotProductCapabilities", _members(
-    "CL_DEVICE_INTEGER_DOT_PRODUCT_", "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_PACKED_KHR",
-    "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR"), module=__name__)
-IntegerDotProductCapabilities.__doc__ = "cl_device_integer_dot_product_capabilities_khr bits."
-SemaphoreType = enum.IntEnum("SemaphoreType", _members("CL_SEMAPHORE_TYPE_", "CL_SEMAPHORE_TYPE_BINARY_KHR"),
-                             module=__name__)
-SemaphoreType.__doc__ = "cl_semaphore_type_khr (cl_khr_semaphore)."
-ExternalMemoryHandleType = enum.IntEnum("ExternalMemoryHandleType", _members("CL_EXTERNAL_MEMORY_HANDLE_",
-    "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_FD_KHR", "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KHR",
-    "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KHR",
-    "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D12_HEAP_KHR",
-    "CL_EXTERNAL_MEMORY_HANDLE_D3D12_RESOURCE_KHR", "CL_EXTERNAL_MEMORY_HANDLE_DMA_BUF_KHR"), module=__name__)
-ExternalMemoryHandleType.__doc__ = "cl_external_memory_handle_type_khr (cl_khr_external_memory_*)."
-ExternalSemaphoreHandleType = enum.IntEnum("ExternalSemaphoreHandleType", _members("CL_SEMAPHORE_HANDLE_",
-    "CL_SEMAPHORE_HANDLE_OPAQUE_FD_KHR", "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KHR",
-    "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_SEMAPHORE_HANDLE_SYNC_FD_KHR",
-    "CL_SEMAPHORE_HANDLE_D3D12_FENCE_KHR"), module=__name__)
-ExternalSemaphoreHandleType.__doc__ = "cl_external_semaphore_handle_type_khr (cl_khr_external_semaphore_*)."
-USMCapabilities = enum.IntFlag("USMCapabilities", _members("CL_UNIFIED_SHARED_MEMORY_",
-    "CL_UNIFIED_SHARED_MEMORY_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL",
-    "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL"),
-    module=__name__)
-USMCapabilities.__doc__ = "cl_device_unified_shared_memory_capabilities_intel bits (cl_intel_unified_shared_memory)."
-USMType = enum.IntEnum("USMType", _members("CL_MEM_TYPE_", "CL_MEM_TYPE_UNKNOWN_INTEL", "CL_MEM_TYPE_HOST_INTEL",
-                       "CL_MEM_TYPE_DEVICE_INTEL", "CL_MEM_TYPE_SHARED_INTEL"), module=__name__)
-USMType.__doc__ = "cl_unified_shared_memory_type_intel (cl_intel_unified_shared_memory)."
-MemAllocFlagsINTEL = enum.IntFlag("MemAllocFlagsINTEL", _members("CL_MEM_ALLOC_",
-    "CL_MEM_ALLOC_WRITE_COMBINED_INTEL", "CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL",
-    "CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL"), module=__name__)
-MemAllocFlagsINTEL.__doc__ = "cl_mem_alloc_flags_intel bits (cl_intel_unified_shared_memory)."
-FeatureCapabilitiesINTEL = enum.IntFlag("FeatureCapabilitiesINTEL", _members("CL_DEVICE_FEATURE_FLAG_",
-    "CL_DEVICE_FEATURE_FLAG_DP4A_INTEL", "CL_DEVICE_FEATURE_FLAG_DPAS_INTEL"), module=__name__)
-FeatureCapabilitiesINTEL.__doc__ = "cl_device_feature_capabilities_intel bits (cl_intel_device_attribute_query)."
-SchedulingControlsARM = enum.IntFlag("SchedulingControlsARM", _members("CL_DEVICE_SCHEDULING_",
-    "CL_DEVICE_SCHEDULING_KERNEL_BATCHING_ARM", "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_ARM",
-    "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_MODIFIER_ARM", "CL_DEVICE_SCHEDULING_DEFERRED_FLUSH_ARM",
-    "CL_DEVICE_SCHEDULING_REGISTER_ALLOCATION_ARM", "CL_DEVICE_SCHEDULING_WARP_THROTTLING_ARM",
-    "CL_DEVICE_SCHEDULING_COMPUTE_UNIT_BATCH_QUEUE_SIZE_ARM"), module=__name__)
-SchedulingControlsARM.__doc__ = "cl_device_scheduling_controls_capabilities_arm bits (cl_arm_scheduling_controls)."
-ControlledTerminationARM = enum.IntFlag("ControlledTerminationARM", _members("CL_DEVICE_CONTROLLED_TERMINATION_",
-    "CL_DEVICE_CONTROLLED_TERMINATION_SUCCESS_ARM", "CL_DEVICE_CONTROLLED_TERMINATION_FAILURE_ARM",
-    "CL_DEVICE_CONTROLLED_TERMINATION_QUERY_ARM"), module=__name__)
-ControlledTerminationARM.__doc__ = ("cl_device_controlled_termination_capabilities_arm bits "
-                                    "(cl_arm_controlled_kernel_termination).")
-TerminationReasonARM = enum.IntEnum("TerminationReasonARM", _members("CL_COMMAND_TERMINATION_",
-    "CL_COMMAND_TERMINATION_COMPLETION_ARM", "CL_COMMAND_TERMINATION_CONTROLLED_SUCCESS_ARM",
-    "CL_COMMAND_TERMINATION_CONTROLLED_FAILURE_ARM", "CL_COMMAND_TERMINATION_ERROR_ARM"), module=__name__)
-TerminationReasonARM.__doc__ = "cl_command_termination_reason_arm (cl_arm_controlled_kernel_termination)."
+#: enum.IntFlag / enum.IntEnum types of typed values: name -> (base, members thunk, docstring);
+#: each class is made on first use (module __getattr__), since making all 37 and scanning the
+#: constants for their members took a fifth of the handle layer's import time
+_ENUMS: Dict[str, Tuple[type, Callable[[], Dict[str, int]], str]] = {
+    "DeviceType": (enum.IntFlag, lambda: _members("CL_DEVICE_TYPE_",
+        "CL_DEVICE_TYPE_DEFAULT", "CL_DEVICE_TYPE_CPU", "CL_DEVICE_TYPE_GPU", "CL_DEVICE_TYPE_ACCELERATOR",
+        "CL_DEVICE_TYPE_CUSTOM"),
+        'cl_device_type bits (CL_DEVICE_TYPE_*).'),
+    "FPConfig": (enum.IntFlag, lambda: _prefixed("CL_FP_"),
+        'cl_device_fp_config bits (CL_FP_*).'),
+    "ExecCapabilities": (enum.IntFlag, lambda: _prefixed("CL_EXEC_"),
+        'cl_device_exec_capabilities bits (CL_EXEC_*).'),
+    "CommandQueueProperties": (enum.IntFlag, lambda: _members("CL_QUEUE_",
+        "CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE", "CL_QUEUE_PROFILING_ENABLE", "CL_QUEUE_ON_DEVICE",
+        "CL_QUEUE_ON_DEVICE_DEFAULT"),
+        'cl_command_queue_properties bits.'),
+    "MemFlags": (enum.IntFlag, lambda: _members("CL_MEM_",
+        "CL_MEM_READ_WRITE", "CL_MEM_WRITE_ONLY", "CL_MEM_READ_ONLY", "CL_MEM_USE_HOST_PTR",
+        "CL_MEM_ALLOC_HOST_PTR", "CL_MEM_COPY_HOST_PTR", "CL_MEM_HOST_WRITE_ONLY", "CL_MEM_HOST_READ_ONLY",
+        "CL_MEM_HOST_NO_ACCESS", "CL_MEM_SVM_FINE_GRAIN_BUFFER", "CL_MEM_SVM_ATOMICS",
+        "CL_MEM_KERNEL_READ_AND_WRITE"),
+        'cl_mem_flags bits.'),
+    "SVMCapabilities": (enum.IntFlag, lambda: _prefixed("CL_DEVICE_SVM_", exclude=("CL_DEVICE_SVM_CAPABILITIES",)),
+        'cl_device_svm_capabilities bits.'),
+    "AffinityDomain": (enum.IntFlag, lambda: _prefixed("CL_DEVICE_AFFINITY_DOMAIN_"),
+        'cl_device_affinity_domain bits.'),
+    "AtomicCapabilities": (enum.IntFlag, lambda: _members("CL_DEVICE_",
+        "CL_DEVICE_ATOMIC_ORDER_RELAXED", "CL_DEVICE_ATOMIC_ORDER_ACQ_REL", "CL_DEVICE_ATOMIC_ORDER_SEQ_CST",
+        "CL_DEVICE_ATOMIC_SCOPE_WORK_ITEM", "CL_DEVICE_ATOMIC_SCOPE_WORK_GROUP", "CL_DEVICE_ATOMIC_SCOPE_DEVICE",
+        "CL_DEVICE_ATOMIC_SCOPE_ALL_DEVICES"),
+        'cl_device_atomic_capabilities bits.'),
+    "EnqueueCapabilities": (enum.IntFlag, lambda: _members("CL_DEVICE_", "CL_DEVICE_QUEUE_SUPPORTED",
+        "CL_DEVICE_QUEUE_REPLACEABLE_DEFAULT"),
+        'cl_device_device_enqueue_capabilities bits.'),
+    "LocalMemType": (enum.IntEnum, lambda: _members("CL_", "CL_NONE", "CL_LOCAL", "CL_GLOBAL"),
+        'cl_device_local_mem_type.'),
+    "MemCacheType": (enum.IntEnum, lambda: _members("CL_", "CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
+        'cl_device_mem_cache_type.'),
+    "MemObjectType": (enum.IntEnum, lambda: _prefixed("CL_MEM_OBJECT_", exclude=(
+        "CL_MEM_OBJECT_ALLOCATION_FAILURE",)),
+        'cl_mem_object_type (CL_MEM_OBJECT_*).'),
+    "BuildStatus": (enum.IntEnum, lambda: _members("CL_BUILD_", "CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
+        "CL_BUILD_IN_PROGRESS"),
+        'cl_build_status.'),
+    "ProgramBinaryType": (enum.IntEnum, lambda: _prefixed("CL_PROGRAM_BINARY_TYPE_"),
+        'cl_program_binary_type.'),
+    "CommandType": (enum.IntEnum, lambda: _prefixed("CL_COMMAND_", exclude=(
+        "CL_COMMAND_QUEUE_PROPERTIES",)),
+        'cl_command_type (CL_COMMAND_*).'),
+    "CommandExecutionStatus": (enum.IntEnum, lambda: _members("CL_",
+        "CL_COMPLETE", "CL_RUNNING", "CL_SUBMITTED", "CL_QUEUED"),
+        'Execution status of a command (CL_QUEUED ... CL_COMPLETE; negative: an error code).'),
+    "ChannelOrder": (enum.IntEnum, lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
+        0x10B0 <= v <= 0x10C3 and raw.CONSTANT_HEADERS.get(n) == "cl.h" and n != "CL_INVALID_IMAGE_FORMAT_DESCRIPTOR"},
+        'cl_channel_order.'),
+    "ChannelType": (enum.IntEnum, lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
+        0x10D0 <= v <= 0x10E0 and raw.CONSTANT_HEADERS.get(n) == "cl.h"},
+        'cl_channel_type.'),
+    "AddressingMode": (enum.IntEnum, lambda: _prefixed("CL_ADDRESS_"),
+        'cl_addressing_mode (CL_ADDRESS_*).'),
+    "FilterMode": (enum.IntEnum, lambda: _prefixed("CL_FILTER_"),
+        'cl_filter_mode (CL_FILTER_*).'),
+    "KernelArgAddressQualifier": (enum.IntEnum, lambda: _prefixed(
+        "CL_KERNEL_ARG_ADDRESS_", exclude=("CL_KERNEL_ARG_ADDRESS_QUALIFIER",)),
+        'cl_kernel_arg_address_qualifier.'),
+    "KernelArgAccessQualifier": (enum.IntEnum, lambda: _prefixed(
+        "CL_KERNEL_ARG_ACCESS_", exclude=("CL_KERNEL_ARG_ACCESS_QUALIFIER",)),
+        'cl_kernel_arg_access_qualifier.'),
+    "KernelArgTypeQualifier": (enum.IntFlag, lambda: _prefixed(
+        "CL_KERNEL_ARG_TYPE_", exclude=("CL_KERNEL_ARG_TYPE_NAME", "CL_KERNEL_ARG_TYPE_QUALIFIER",
+                                        "CL_KERNEL_ARG_TYPE_NONE")),
+        'cl_kernel_arg_type_qualifier bits.'),
+    # -- extension flag and enum types (cl_ext.h) --
+    "CommandBufferCapabilities": (enum.IntFlag, lambda: _members("CL_COMMAND_BUFFER_CAPABILITY_",
+        "CL_COMMAND_BUFFER_CAPABILITY_KERNEL_PRINTF_KHR", "CL_COMMAND_BUFFER_CAPABILITY_DEVICE_SIDE_ENQUEUE_KHR",
+        "CL_COMMAND_BUFFER_CAPABILITY_SIMULTANEOUS_USE_KHR", "CL_COMMAND_BUFFER_CAPABILITY_OUT_OF_ORDER_KHR"),
+        'cl_device_command_buffer_capabilities_khr bits (cl_khr_command_buffer).'),
+    "CommandBufferState": (enum.IntEnum, lambda: _members("CL_COMMAND_BUFFER_STATE_",
+        "CL_COMMAND_BUFFER_STATE_RECORDING_KHR", "CL_COMMAND_BUFFER_STATE_EXECUTABLE_KHR",
+        "CL_COMMAND_BUFFER_STATE_PENDING_KHR", "CL_COMMAND_BUFFER_STATE_INVALID_KHR"),
+        'cl_command_buffer_state_khr (cl_khr_command_buffer).'),
+    "MutableDispatchFields": (enum.IntFlag, lambda: _members("CL_MUTABLE_DISPATCH_",
+        "CL_MUTABLE_DISPATCH_GLOBAL_OFFSET_KHR", "CL_MUTABLE_DISPATCH_GLOBAL_SIZE_KHR",
+        "CL_MUTABLE_DISPATCH_LOCAL_SIZE_KHR", "CL_MUTABLE_DISPATCH_ARGUMENTS_KHR", "CL_MUTABLE_DISPATCH_EXEC_INFO_KHR"),
+        'cl_mutable_dispatch_fields_khr bits (cl_khr_command_buffer_mutable_dispatch).'),
+    "IntegerDotProductCapabilities": (enum.IntFlag, lambda: _members(
+        "CL_DEVICE_INTEGER_DOT_PRODUCT_", "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_PACKED_KHR",
+        "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR"),
+        'cl_device_integer_dot_product_capabilities_khr bits.'),
+    "SemaphoreType": (enum.IntEnum, lambda: _members("CL_SEMAPHORE_TYPE_", "CL_SEMAPHORE_TYPE_BINARY_KHR"),
+        'cl_semaphore_type_khr (cl_khr_semaphore).'),
+    "ExternalMemoryHandleType": (enum.IntEnum, lambda: _members("CL_EXTERNAL_MEMORY_HANDLE_",
+        "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_FD_KHR", "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KHR",
+        "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KHR",
+        "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D12_HEAP_KHR",
+        "CL_EXTERNAL_MEMORY_HANDLE_D3D12_RESOURCE_KHR", "CL_EXTERNAL_MEMORY_HANDLE_DMA_BUF_KHR"),
+        'cl_external_memory_handle_type_khr (cl_khr_external_memory_*).'),
+    "ExternalSemaphoreHandleType": (enum.IntEnum, lambda: _members("CL_SEMAPHORE_HANDLE_",
+        "CL_SEMAPHORE_HANDLE_OPAQUE_FD_KHR", "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KHR",
+        "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_SEMAPHORE_HANDLE_SYNC_FD_KHR",
+        "CL_SEMAPHORE_HANDLE_D3D12_FENCE_KHR"),
+        'cl_external_semaphore_handle_type_khr (cl_khr_external_semaphore_*).'),
+    "USMCapabilities": (enum.IntFlag, lambda: _members("CL_UNIFIED_SHARED_MEMORY_",
+        "CL_UNIFIED_SHARED_MEMORY_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL",
+        "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL"),
+        'cl_device_unified_shared_memory_capabilities_intel bits (cl_intel_unified_shared_memory).'),
+    "USMType": (enum.IntEnum, lambda: _members("CL_MEM_TYPE_", "CL_MEM_TYPE_UNKNOWN_INTEL", "CL_MEM_TYPE_HOST_INTEL",
+        "CL_MEM_TYPE_DEVICE_INTEL", "CL_MEM_TYPE_SHARED_INTEL"),
+        'cl_unified_shared_memory_type_intel (cl_intel_unified_shared_memory).'),
+    "MemAllocFlagsINTEL": (enum.IntFlag, lambda: _members("CL_MEM_ALLOC_",
+        "CL_MEM_ALLOC_WRITE_COMBINED_INTEL", "CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL",
+        "CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL"),
+        'cl_mem_alloc_flags_intel bits (cl_intel_unified_shared_memory).'),
+    "FeatureCapabilitiesINTEL": (enum.IntFlag, lambda: _members("CL_DEVICE_FEATURE_FLAG_",
+        "CL_DEVICE_FEATURE_FLAG_DP4A_INTEL", "CL_DEVICE_FEATURE_FLAG_DPAS_INTEL"),
+        'cl_device_feature_capabilities_intel bits (cl_intel_device_attribute_query).'),
+    "SchedulingControlsARM": (enum.IntFlag, lambda: _members("CL_DEVICE_SCHEDULING_",
+        "CL_DEVICE_SCHEDULING_KERNEL_BATCHING_ARM", "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_ARM",
+        "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_MODIFIER_ARM", "CL_DEVICE_SCHEDULING_DEFERRED_FLUSH_ARM",
+        "CL_DEVICE_SCHEDULING_REGISTER_ALLOCATION_ARM", "CL_DEVICE_SCHEDULING_WARP_THROTTLING_ARM",
+        "CL_DEVICE_SCHEDULING_COMPUTE_UNIT_BATCH_QUEUE_SIZE_ARM"),
+        'cl_device_scheduling_controls_capabilities_arm bits (cl_arm_scheduling_controls).'),
+    "ControlledTerminationARM": (enum.IntFlag, lambda: _members("CL_DEVICE_CONTROLLED_TERMINATION_",
+        "CL_DEVICE_CONTROLLED_TERMINATION_SUCCESS_ARM", "CL_DEVICE_CONTROLLED_TERMINATION_FAILURE_ARM",
+        "CL_DEVICE_CONTROLLED_TERMINATION_QUERY_ARM"),
+        'cl_device_controlled_termination_capabilities_arm bits (cl_arm_controlled_kernel_termination).'),
+    "TerminationReasonARM": (enum.IntEnum, lambda: _members("CL_COMMAND_TERMINATION_",
+        "CL_COMMAND_TERMINATION_COMPLETION_ARM", "CL_COMMAND_TERMINATION_CONTROLLED_SUCCESS_ARM",
+        "CL_COMMAND_TERMINATION_CONTROLLED_FAILURE_ARM", "CL_COMMAND_TERMINATION_ERROR_ARM"),
+        'cl_command_termination_reason_arm (cl_arm_controlled_kernel_termination).'),
+}
+_enum_lock = threading.Lock()
 
 
-def _enum_value(cls: Callable[[int], Any]) -> Callable[[int], Any]:
+def enum_class(name: str) -> type:
+    """The enum class ``name`` of _ENUMS (e.g. ``'DeviceType'``), made on first use; also
+    reached as this module's attribute. Raises KeyError for another name."""
+    cls = globals().get(name)
+    if cls is None:
+        base, members, doc = _ENUMS[name]
+        with _enum_lock:               # one class per name, also when threads race
+            cls = globals().get(name)
+            if cls is None:
+                cls = base(name, members(), module=__name__)
+                cls.__doc__ = doc
+                globals()[name] = cls
+    return cls
+
+
+def __getattr__(name: str) -> type:
+    if name in _ENUMS:
+        return enum_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _converter(name: str) -> Callable[[int], Any]:
+    """The decoder of values of enum ``name``: an IntFlag of any bits; an IntEnum member, or the
+    int itself for a value the enum does not know. The class is made on the first value."""
+    flag = _ENUMS[name][0] is enum.IntFlag
+
     def convert(value: int):
+        cls = globals().get(name) or enum_class(name)
+        if flag:
+            return cls(value)
         try:
             return cls(value)
         except ValueError:  # a value the enum doesn't know is kept as an int
@@ -319,33 +344,33 @@ NAME_VERSIONS = NameVersion()
 
 #: C types whose values become enum.IntFlag / enum.IntEnum members
 ENUM_OF_C_TYPE = {
-    "cl_device_type": DeviceType, "cl_device_fp_config": FPConfig,
-    "cl_device_exec_capabilities": ExecCapabilities, "cl_command_queue_properties": CommandQueueProperties,
-    "cl_mem_flags": MemFlags, "cl_device_svm_capabilities": SVMCapabilities,
-    "cl_device_affinity_domain": AffinityDomain, "cl_device_atomic_capabilities": AtomicCapabilities,
-    "cl_device_device_enqueue_capabilities": EnqueueCapabilities,
-    "cl_device_local_mem_type": LocalMemType, "cl_device_mem_cache_type": MemCacheType,
-    "cl_mem_object_type": MemObjectType, "cl_build_status": BuildStatus,
-    "cl_program_binary_type": ProgramBinaryType, "cl_command_type": CommandType,
-    "cl_channel_order": ChannelOrder, "cl_channel_type": ChannelType, "cl_addressing_mode": AddressingMode,
-    "cl_filter_mode": FilterMode, "cl_kernel_arg_address_qualifier": KernelArgAddressQualifier,
-    "cl_kernel_arg_access_qualifier": KernelArgAccessQualifier,
-    "cl_kernel_arg_type_qualifier": KernelArgTypeQualifier,
-    "cl_device_command_buffer_capabilities_khr": CommandBufferCapabilities,
-    "cl_command_buffer_state_khr": CommandBufferState, "cl_mutable_dispatch_fields_khr": MutableDispatchFields,
-    "cl_device_integer_dot_product_capabilities_khr": IntegerDotProductCapabilities,
-    "cl_semaphore_type_khr": SemaphoreType, "cl_external_memory_handle_type_khr": ExternalMemoryHandleType,
-    "cl_external_semaphore_handle_type_khr": ExternalSemaphoreHandleType,
-    "cl_device_unified_shared_memory_capabilities_intel": USMCapabilities,
-    "cl_unified_shared_memory_type_intel": USMType, "cl_mem_alloc_flags_intel": MemAllocFlagsINTEL,
-    "cl_device_feature_capabilities_intel": FeatureCapabilitiesINTEL,
-    "cl_device_svm_capabilities_arm": SVMCapabilities,  # the same bits as cl_device_svm_capabilities
-    "cl_device_scheduling_controls_capabilities_arm": SchedulingControlsARM,
-    "cl_device_controlled_termination_capabilities_arm": ControlledTerminationARM,
-    "cl_command_termination_reason_arm": TerminationReasonARM,
+    "cl_device_type": "DeviceType", "cl_device_fp_config": "FPConfig",
+    "cl_device_exec_capabilities": "ExecCapabilities", "cl_command_queue_properties": "CommandQueueProperties",
+    "cl_mem_flags": "MemFlags", "cl_device_svm_capabilities": "SVMCapabilities",
+    "cl_device_affinity_domain": "AffinityDomain", "cl_device_atomic_capabilities": "AtomicCapabilities",
+    "cl_device_device_enqueue_capabilities": "EnqueueCapabilities",
+    "cl_device_local_mem_type": "LocalMemType", "cl_device_mem_cache_type": "MemCacheType",
+    "cl_mem_object_type": "MemObjectType", "cl_build_status": "BuildStatus",
+    "cl_program_binary_type": "ProgramBinaryType", "cl_command_type": "CommandType",
+    "cl_channel_order": "ChannelOrder", "cl_channel_type": "ChannelType", "cl_addressing_mode": "AddressingMode",
+    "cl_filter_mode": "FilterMode", "cl_kernel_arg_address_qualifier": "KernelArgAddressQualifier",
+    "cl_kernel_arg_access_qualifier": "KernelArgAccessQualifier",
+    "cl_kernel_arg_type_qualifier": "KernelArgTypeQualifier",
+    "cl_device_command_buffer_capabilities_khr": "CommandBufferCapabilities",
+    "cl_command_buffer_state_khr": "CommandBufferState", "cl_mutable_dispatch_fields_khr": "MutableDispatchFields",
+    "cl_device_integer_dot_product_capabilities_khr": "IntegerDotProductCapabilities",
+    "cl_semaphore_type_khr": "SemaphoreType", "cl_external_memory_handle_type_khr": "ExternalMemoryHandleType",
+    "cl_external_semaphore_handle_type_khr": "ExternalSemaphoreHandleType",
+    "cl_device_unified_shared_memory_capabilities_intel": "USMCapabilities",
+    "cl_unified_shared_memory_type_intel": "USMType", "cl_mem_alloc_flags_intel": "MemAllocFlagsINTEL",
+    "cl_device_feature_capabilities_intel": "FeatureCapabilitiesINTEL",
+    "cl_device_svm_capabilities_arm": "SVMCapabilities",  # the same bits as cl_device_svm_capabilities
+    "cl_device_scheduling_controls_capabilities_arm": "SchedulingControlsARM",
+    "cl_device_controlled_termination_capabilities_arm": "ControlledTerminationARM",
+    "cl_command_termination_reason_arm": "TerminationReasonARM",
 }
 #: params whose plain C type (cl_int) carries an enumeration
-ENUM_OF_PARAM = {"CL_EVENT_COMMAND_EXECUTION_STATUS": CommandExecutionStatus}
+ENUM_OF_PARAM = {"CL_EVENT_COMMAND_EXECUTION_STATUS": "CommandExecutionStatus"}
 
 
 class Struct(Kind):
@@ -392,8 +417,8 @@ def kind_of(c_type: str, param: str = "") -> Kind:
         if element in CLASS_BY_HANDLE_TYPE or isinstance(getattr(raw, element, None), type) and \
                 issubclass(getattr(raw, element), raw._Handle):
             return HandleArray(element)
-        convert = ENUM_OF_C_TYPE.get(element)
-        return Array(_ctype_of(element), _enum_value(convert) if convert else None, c_type=element)
+        name = ENUM_OF_C_TYPE.get(element)
+        return Array(_ctype_of(element), _converter(name) if name else None, c_type=element)
     ctype = _ctype_of(c_type)
     if isinstance(ctype, type) and issubclass(ctype, raw._Handle):
         return Handle(c_type)
@@ -403,20 +428,29 @@ def kind_of(c_type: str, param: str = "") -> Kind:
         return Scalar(ctype, bool, c_type=c_type)
     if c_type == "void *":
         return Scalar(ctype, lambda v: v or 0, c_type=c_type)
-    enum_cls = ENUM_OF_PARAM.get(param) or ENUM_OF_C_TYPE.get(c_type)
-    if enum_cls is not None:
-        convert = enum_cls if issubclass(enum_cls, enum.IntFlag) else _enum_value(enum_cls)
-        return Scalar(ctype, convert, c_type=c_type)
+    name = ENUM_OF_PARAM.get(param) or ENUM_OF_C_TYPE.get(c_type)
+    if name is not None:
+        return Scalar(ctype, _converter(name), c_type=c_type)
     return Scalar(ctype, c_type=c_type)
 
 
+class _PerGroup(dict):
+    """group -> {param value: ...}, each group's dict made on first use from its INFO rows (by
+    ``make(name, c_type)``). A group INFO does not have raises KeyError."""
+
+    def __init__(self, make: Callable[[str, str], Any]):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, group: str) -> Dict[int, Any]:
+        rows = self[group] = {getattr(raw, name): self._make(name, c_type) for name, c_type in INFO[group].items()}
+        return rows
+
+
 #: param value -> kind, per group
-_BY_VALUE: Dict[str, Dict[int, Kind]] = {
-    group: {getattr(raw, name): kind_of(c_type, name) for name, c_type in rows.items()}
-    for group, rows in INFO.items()}
+_BY_VALUE: Dict[str, Dict[int, Kind]] = _PerGroup(lambda name, c_type: kind_of(c_type, name))
 #: param value -> CL name, per group
-NAMES: Dict[str, Dict[int, str]] = {
-    group: {getattr(raw, name): name for name in rows} for group, rows in INFO.items()}
+NAMES: Dict[str, Dict[int, str]] = _PerGroup(lambda name, c_type: name)
 
 
 def param_value(param) -> int:

@@ -21,6 +21,7 @@ in :mod:`opencl_raw.raw`.  Extension functions: :func:`get_extension_function`.
 from __future__ import annotations
 
 import ctypes
+import types
 from typing import Callable, Dict, List
 
 from . import raw
@@ -224,6 +225,21 @@ def _plain(proto: _Proto, fn=None) -> Callable:
     return call
 
 
+def _no_op():
+    pass
+
+
+def _parameters(name: str, names: List[str]) -> Callable:
+    """A function of ``name`` that does nothing, with ``names`` as its positional-only parameters:
+    a wrapper's ``__wrapped__``, which inspect.signature follows, so the wrapper shows the C
+    parameters. (Setting an inspect.Signature instead would import inspect, 4 ms, on the first
+    checked call of a process.)"""
+    n = len(names)
+    code = _no_op.__code__.replace(co_name=name, co_argcount=n, co_posonlyargcount=n, co_nlocals=n,
+                                   co_varnames=tuple(names))
+    return types.FunctionType(code, {}, name)
+
+
 def _make(proto: _Proto, fn=None) -> Callable:
     """The checked wrapper of ``proto``; ``fn`` is the raw function, resolved on first call if None."""
     params = proto.params
@@ -237,9 +253,7 @@ def _make(proto: _Proto, fn=None) -> Callable:
         call, returns = _plain(proto, fn), f"the {proto.c_return} result, as in C"
     call.__name__ = call.__qualname__ = proto.name
     call.__module__ = __name__
-    import inspect                       # (here: the wrappers are made on first use)
-    call.__signature__ = inspect.Signature(
-        [inspect.Parameter(p[0], inspect.Parameter.POSITIONAL_ONLY) for p in params])
+    call.__wrapped__ = _parameters(proto.name, [p[0] for p in params])
     call.__doc__ = (
         f"{proto.c_prototype()}\n\n"
         f"Requires {proto.requirement}. Arguments as in C (ctypes values, byref() for out-parameters)"

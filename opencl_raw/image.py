@@ -12,12 +12,10 @@ Everything is checked against the image and the host object before the driver is
 from __future__ import annotations
 
 import ctypes
-import numbers
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _gate, _host, _info, _pins, checked, raw
 from ._handle import Properties, properties_array
-from ._info import ChannelOrder, ChannelType
 from .errors import InvalidImageSize
 from .event import Event, pin_until_complete, wait_list
 from .memory import (SIZE_MAX, Buffer, MemObject, MemoryMapping, _count, _flags, _grouped_info, _index, _new_event,
@@ -113,8 +111,8 @@ def image_format(value: Any) -> ImageFormat:
         order, kind = value
     except (TypeError, ValueError):
         raise TypeError(f"format must be (channel_order, channel_type) or a cl_image_format, got {value!r}") from None
-    return ImageFormat(_enum(ChannelOrder, _index(order, "channel_order")),
-                       _enum(ChannelType, _index(kind, "channel_type")))
+    return ImageFormat(_enum(_info.ChannelOrder, _index(order, "channel_order")),
+                       _enum(_info.ChannelType, _index(kind, "channel_type")))
 
 
 class _Geometry(NamedTuple):
@@ -287,6 +285,7 @@ def _check_host(nbytes: int, needed: int, what: str) -> None:
 
 def _fill_color(fmt: ImageFormat, color: Any):
     """The fill color as C expects it: float4, int4 or uint4 by channel type (a float for CL_DEPTH)."""
+    import numbers                # (here: its import is a millisecond of every process's start)
     try:
         values = tuple(color)
     except TypeError:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _gate, checked, raw
+from . import _gate, _info, checked, raw
 from ._handle import Handle, Properties, properties_array
-from ._info import AddressingMode, FilterMode
 
 
 class Sampler(Handle):
@@ -58,7 +57,7 @@ def _mode(value: Any, enum_cls, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int ({enum_cls.__name__}), got {type(value).__name__}")
     if value not in {member.value for member in enum_cls}:
-        names = ", ".join(f"CL_{'ADDRESS' if enum_cls is AddressingMode else 'FILTER'}_{m.name}" for m in enum_cls)
+        names = ", ".join(f"CL_{'ADDRESS' if enum_cls is _info.AddressingMode else 'FILTER'}_{m.name}" for m in enum_cls)
         raise ValueError(f"{what} {value:#x} is not one of {names}")
     return int(value)
 
@@ -68,8 +67,8 @@ def _create_sampler_handle(context, normalized_coords, addressing_mode, filter_m
         raise TypeError(f"context must be a Context, got {type(context).__name__}")
     if not isinstance(normalized_coords, (bool, int)) or normalized_coords not in (0, 1):
         raise TypeError(f"normalized_coords must be a bool, got {normalized_coords!r}")
-    addressing_mode = _mode(addressing_mode, AddressingMode, "addressing_mode")
-    filter_mode = _mode(filter_mode, FilterMode, "filter_mode")
+    addressing_mode = _mode(addressing_mode, _info.AddressingMode, "addressing_mode")
+    filter_mode = _mode(filter_mode, _info.FilterMode, "filter_mode")
     devices = context.get_info(raw.CL_CONTEXT_DEVICES)
     if all(_gate.device_version(d) >= (2, 0) for d in devices):
         props = properties_array([(raw.CL_SAMPLER_NORMALIZED_COORDS, int(bool(normalized_coords))),

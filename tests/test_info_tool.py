@@ -439,7 +439,8 @@ def test_binary_size(nbytes, text):
 
 
 def test_every_enum_member_has_a_cl_name():
-    for c_type, enum_cls in _info.ENUM_OF_C_TYPE.items():
+    for c_type, enum_name in _info.ENUM_OF_C_TYPE.items():
+        enum_cls = _info.enum_class(enum_name)
         names = tool.cl_names(enum_cls)
         for member in enum_cls.__members__.values():
             name = names.get(int(member))
