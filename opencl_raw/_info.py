@@ -600,13 +600,4 @@ def attribute_names(group_prefixes: Sequence[str], groups: Sequence[str]) -> Dic
 
 
 __all__ = ["INFO", "InfoAttribute", "kind_of", "query", "query_with_note", "pairs_from_array", "CLASS_BY_HANDLE_TYPE",
-           "ChannelType", "AddressingMode", "FilterMode", "KernelArgAddressQualifier",
-           "KernelArgAccessQualifier", "KernelArgTypeQualifier", "param_value", "split_version", "attribute_names", "NameVersionTuple",
-           "DeviceType", "FPConfig", "ExecCapabilities", "CommandQueueProperties", "MemFlags",
-           "SVMCapabilities", "AffinityDomain", "AtomicCapabilities", "EnqueueCapabilities",
-           "LocalMemType", "MemCacheType", "MemObjectType", "BuildStatus", "ProgramBinaryType",
-           "CommandType", "CommandExecutionStatus", "ChannelOrder",
-           "CommandBufferCapabilities", "CommandBufferState", "MutableDispatchFields",
-           "IntegerDotProductCapabilities", "SemaphoreType", "ExternalMemoryHandleType",
-           "ExternalSemaphoreHandleType", "USMCapabilities", "USMType", "MemAllocFlagsINTEL",
-           "FeatureCapabilitiesINTEL", "SchedulingControlsARM", "ControlledTerminationARM", "TerminationReasonARM"]
+           "param_value", "split_version", "attribute_names", "NameVersionTuple", "enum_class", *_ENUMS]
