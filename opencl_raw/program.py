@@ -272,6 +272,7 @@ class LocalMemory:
 
 _CTYPES_DATA = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)
 _MEM_SIZE = ctypes.sizeof(raw.cl_mem)
+_MEM_SIZE_T = ctypes.c_size_t(_MEM_SIZE)   # (shared and read-only, as the C_SIZE_T values)
 
 
 def _sized_bytes(value: Any, what: str) -> bytes:
@@ -507,48 +508,57 @@ class Kernel(Handle):
         if held is None:
             held = self._arg_held = {}
         kind = _ARG_KINDS.get(value.__class__) or _arg_kind(value.__class__)
+        set_kernel_arg = bare(raw.clSetKernelArg)
+        c_index = index if index < 0x80000000 else ctypes.c_uint(index)   # (bare: a Python int goes as a C int)
         if kind is _MEM:                       # what kernel_arg and _arg_key do, inline
             mem = value._handle                # (the same object as last time returned above)
             if mem is None:
                 mem = value.handle             # raises ReleasedHandleError
-            size, pointer, key, unchanging = _MEM_SIZE, ctypes.byref(mem), value, True
-        elif kind is _NUMPY:
-            key = pointer = value.tobytes()
-            size, unchanging = len(key), True
-            if values.get(index) == key:
-                sources[index] = value
-                return
-        else:
-            source = value
-            if isinstance(value, (bool, int, float, tuple, list)):
-                converted = self._convert_python_arg(index, value)
-                if converted is not None:
-                    value = converted
-            size, pointer = kernel_arg(value, index)
-            key = _arg_key(value, pointer)
-            unchanging = _unchanging(source, key)
-            value = source
-            if _same_arg(values.get(index, _NOT_SET), key):
-                size = None                    # nothing to send; only the source is recorded
-        if size is not None:
-            # (the bare entry point takes a Python int as a C int: the size_t goes as a c_size_t)
-            status = bare(raw.clSetKernelArg)(handle, index if index < 0x80000000 else ctypes.c_uint(index),
-                                              C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size),
-                                              pointer)
-            if status:     # the driver keeps the index's old value: set_arg must send the next one
-                values.pop(index, None)
-                sources.pop(index, None)
-                raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
-                                                        f"{self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}")
+            status = set_kernel_arg(handle, c_index, _MEM_SIZE_T, ctypes.byref(mem))
+            if status:
+                self._refused(index, _MEM_SIZE, status)
+            values[index] = sources[index] = held[index] = value
+            return
+        if kind is _NUMPY:
+            key = value.tobytes()
+            if values.get(index) != key:
+                status = set_kernel_arg(handle, c_index, C_SIZE_T.get(len(key)) or
+                                        c_value(C_SIZE_T, ctypes.c_size_t, len(key)), key)
+                if status:
+                    self._refused(index, len(key), status)
+                values[index] = key
+                held.pop(index, None)
+            sources[index] = value
+            return
+        source = value
+        if isinstance(value, (bool, int, float, tuple, list)):
+            converted = self._convert_python_arg(index, value)
+            if converted is not None:
+                value = converted
+        size, pointer = kernel_arg(value, index)
+        key = _arg_key(value, pointer)
+        if not _same_arg(values.get(index, _NOT_SET), key):
+            status = set_kernel_arg(handle, c_index, C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size),
+                                    pointer)
+            if status:
+                self._refused(index, size, status)
             values[index] = key
-            if kind is _MEM or isinstance(value, Handle):
-                held[index] = value
+            if isinstance(source, Handle):     # a sampler
+                held[index] = source
             else:
                 held.pop(index, None)
-        if unchanging:
-            sources[index] = value
+        if _unchanging(source, key):
+            sources[index] = source
         else:
             sources.pop(index, None)
+
+    def _refused(self, index: int, size: int, status: int) -> None:
+        """Raise the CLError of a refused clSetKernelArg. The driver keeps the index's old value,
+        so set_arg must send the next one: the index is dropped from the cache."""
+        self._arg_values.pop(index, None)
+        self._arg_sources.pop(index, None)
+        raise CLError(status, "clSetKernelArg", f"argument {index} ({size} bytes) of kernel "
+                                                f"{self.get_info(raw.CL_KERNEL_FUNCTION_NAME)!r}")
 
     def forget_arg_values(self) -> None:
         """Make the next :meth:`set_arg` of every index call clSetKernelArg again.
