@@ -50,17 +50,28 @@ def bare(fn):
 
 
 #: ctypes values of the wide integers passed to bare entry points (size_t sizes, cl_bitfield
-#: flags), by value; read-only to the driver, so shared. Filled by :func:`c_value`.
-C_SIZE_T: dict = {}
-C_UINT64: dict = {}
+#: flags), by value; read-only to the driver, so shared (at most 256 each)
+_SIZE_T: dict = {}
+_UINT64: dict = {}
 
 
-def c_value(cache: dict, ctype, value: int):
-    """``ctype(value)``, kept in ``cache`` (one of the dicts above; at most 256 entries each).
-    Call sites look in the cache first: ``C_SIZE_T.get(n) or c_value(C_SIZE_T, c_size_t, n)``."""
-    made = ctype(value)
-    if len(cache) < 256:
-        cache[value] = made
+def size_t(value: int) -> ctypes.c_size_t:
+    """A shared ``ctypes.c_size_t(value)`` for a bare entry point (``value`` in range: checked by the caller)."""
+    made = _SIZE_T.get(value)
+    if made is None:
+        made = ctypes.c_size_t(value)
+        if len(_SIZE_T) < 256:
+            _SIZE_T[value] = made
+    return made
+
+
+def uint64(value: int) -> ctypes.c_uint64:
+    """A shared ``ctypes.c_uint64(value)`` for a bare entry point (a cl_bitfield; ``value`` in range)."""
+    made = _UINT64.get(value)
+    if made is None:
+        made = ctypes.c_uint64(value)
+        if len(_UINT64) < 256:
+            _UINT64[value] = made
     return made
 
 

@@ -16,7 +16,7 @@ import weakref
 from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import C_SIZE_T, C_UINT64, Handle, Properties, bare, c_value, handle_array, properties_array
+from ._handle import Handle, Properties, bare, handle_array, properties_array, size_t, uint64
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
@@ -694,9 +694,7 @@ class _QueueMemory:
             queue_handle = self.handle    # raises ReleasedHandleError
         event = raw.cl_event()
         status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
-                                  C_SIZE_T.get(offset) or c_value(C_SIZE_T, ctypes.c_size_t, offset),
-                                  C_SIZE_T.get(nbytes) or c_value(C_SIZE_T, ctypes.c_size_t, nbytes),
-                                  ctypes.c_void_p(address), n, events, ctypes.byref(event))
+                                  size_t(offset), size_t(nbytes), ctypes.c_void_p(address), n, events, ctypes.byref(event))
         if status:
             raise CLError(status, c_name)
         result = enqueued(self, event)
@@ -1023,9 +1021,7 @@ class _ContextMemory:
             if fits and 0 <= flags <= _BITFIELD_MAX and not flags & _HOST_POINTER_FLAGS and handle is not None:
                 # errcode_ret NULL: a NULL cl_mem is the failure, and the slow path below, which asks
                 # again with errcode_ret, reports its code
-                c_flags = C_UINT64.get(flags) or c_value(C_UINT64, ctypes.c_uint64, flags)
-                c_size = C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size)
-                mem = bare(raw.clCreateBuffer)(handle, c_flags, c_size, None, None)
+                mem = bare(raw.clCreateBuffer)(handle, uint64(flags), size_t(size), None, None)
                 value = mem.value
                 if value:
                     buffer = Buffer.__new__(Buffer)

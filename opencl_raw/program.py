@@ -9,7 +9,7 @@ import sys
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
-from ._handle import C_SIZE_T, RELEASES, Handle, bare, c_value, encode, handle_array
+from ._handle import RELEASES, Handle, bare, encode, handle_array, size_t
 from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
@@ -272,7 +272,6 @@ class LocalMemory:
 
 _CTYPES_DATA = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)
 _MEM_SIZE = ctypes.sizeof(raw.cl_mem)
-_MEM_SIZE_T = ctypes.c_size_t(_MEM_SIZE)   # (shared and read-only, as the C_SIZE_T values)
 
 
 def _sized_bytes(value: Any, what: str) -> bytes:
@@ -514,7 +513,7 @@ class Kernel(Handle):
             mem = value._handle                # (the same object as last time returned above)
             if mem is None:
                 mem = value.handle             # raises ReleasedHandleError
-            status = set_kernel_arg(handle, c_index, _MEM_SIZE_T, ctypes.byref(mem))
+            status = set_kernel_arg(handle, c_index, size_t(_MEM_SIZE), ctypes.byref(mem))
             if status:
                 self._refused(index, _MEM_SIZE, status)
             values[index] = sources[index] = held[index] = value
@@ -522,8 +521,7 @@ class Kernel(Handle):
         if kind is _NUMPY:
             key = value.tobytes()
             if values.get(index) != key:
-                status = set_kernel_arg(handle, c_index, C_SIZE_T.get(len(key)) or
-                                        c_value(C_SIZE_T, ctypes.c_size_t, len(key)), key)
+                status = set_kernel_arg(handle, c_index, size_t(len(key)), key)
                 if status:
                     self._refused(index, len(key), status)
                 values[index] = key
@@ -538,8 +536,7 @@ class Kernel(Handle):
         size, pointer = kernel_arg(value, index)
         key = _arg_key(value, pointer)
         if not _same_arg(values.get(index, _NOT_SET), key):
-            status = set_kernel_arg(handle, c_index, C_SIZE_T.get(size) or c_value(C_SIZE_T, ctypes.c_size_t, size),
-                                    pointer)
+            status = set_kernel_arg(handle, c_index, size_t(size), pointer)
             if status:
                 self._refused(index, size, status)
             values[index] = key
