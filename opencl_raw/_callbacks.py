@@ -14,7 +14,11 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Tuple
+
 
 _entries: Dict[int, Tuple[Callable, bool]] = {}
 _lock = threading.Lock()

@@ -39,9 +39,13 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Dict, List
 
 from . import raw
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
+
 
 #: the status user events without one get at exit (commands waiting on them are terminated)
 EXIT_STATUS = raw.CL_INVALID_OPERATION

@@ -29,10 +29,14 @@ import ctypes
 import functools
 import os
 import types
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from . import raw
 from .errors import FunctionUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+
 
 _override: contextvars.ContextVar[Optional[bool]] = contextvars.ContextVar("opencl_raw_version_gate", default=None)
 # (kind, device or platform handle value) -> (major, minor); these handles live as long as the driver

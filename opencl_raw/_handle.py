@@ -6,17 +6,23 @@ is idempotent), on leaving a ``with`` block, or when it is collected.
 """
 from __future__ import annotations
 
+import collections.abc
 import ctypes
 import sys
 import types
 import warnings
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from . import _info, checked, raw
 from ._info import CLASS_BY_HANDLE_TYPE, pairs_from_array
 from .errors import CLError, OpenCLRawWarning, ReleasedHandleError
 
-Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Type, Union
+
+    Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
+
+
 
 
 #: ``RELEASES[0]``: how many handle objects release() has let go, counted after each one's
@@ -280,7 +286,7 @@ def properties_array(properties: Properties, ctype) -> Optional[ctypes.Array]:
     """
     if properties is None:
         return None
-    pairs = properties.items() if isinstance(properties, Mapping) else properties
+    pairs = properties.items() if isinstance(properties, collections.abc.Mapping) else properties
     flat = []
     for pair in pairs:
         try:

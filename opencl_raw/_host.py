@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ctypes
 import sys
-from typing import Any, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Tuple
 
 
 def _numpy_array(obj: Any) -> bool:

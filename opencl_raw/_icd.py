@@ -42,15 +42,20 @@ responsibility, as in C.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import importlib.util
 import os
 import sys
 import threading
-from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from . import _generated as G
 from .errors import FunctionUnavailableError, LibraryNotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Optional, Tuple
+
 
 #: The standard folder of ``.icd`` files (Linux).
 VENDORS_DIR = "/etc/OpenCL/vendors"
@@ -121,11 +126,10 @@ class Driver:
         return f"<OpenCL driver {self.file} ({len(self.platforms)} platforms, from {self.source})>"
 
 
-class PlatformSource(NamedTuple):
-    """A platform of the icd backend and the driver library it came from."""
-    handle: int
-    library: str
-    source: str
+class PlatformSource(collections.namedtuple("PlatformSource", "handle library source")):
+    """A platform of the icd backend (``handle``, the cl_platform_id value) and the driver library
+    it came from (``library``, its file; ``source``, where it was named)."""
+    __slots__ = ()
 
 
 class _DlInfo(ctypes.Structure):

@@ -26,11 +26,15 @@ import os
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import raw
 from .errors import CLError, OpenCLRawWarning
 from ._info_table import FUNCTION_OF_GROUP, INFO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
 
 # cl_* handle type name -> handle class; the handle classes register themselves.
 CLASS_BY_HANDLE_TYPE: Dict[str, Any] = {}

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Any, Dict
 
 from . import raw
 from .errors import FunctionUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict
+
 
 _pins: Dict[int, Any] = {}
 _lock = threading.Lock()

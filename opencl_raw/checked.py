@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import ctypes
 import types
-from typing import Callable, Dict, List
 
 from . import raw
 from ._icd import _INVALID_HANDLE
 from .errors import CLError, FunctionUnavailableError, ReleasedHandleError
 from .raw import FUNCTIONS, _Proto
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List
+
 
 __all__ = sorted(FUNCTIONS) + ["get_extension_function"]
 

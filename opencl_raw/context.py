@@ -8,10 +8,9 @@ from :mod:`opencl_raw.event`, SVM from :mod:`opencl_raw.svm`.
 from __future__ import annotations
 
 import ctypes
-from typing import Optional, Sequence, Union
 
 from . import _callbacks, checked, raw
-from ._handle import Handle, Properties, handle_array, properties_array
+from ._handle import Handle, handle_array, properties_array
 from .errors import CLError, FunctionUnavailableError
 from .event import _ContextEvents
 from .image import _ContextImages
@@ -20,6 +19,13 @@ from .platform import Device
 from .program import _ContextPrograms
 from .sampler import _ContextSamplers
 from .svm import _ContextSVM
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Sequence, Union
+
+    from ._handle import Properties
+
 
 # -- context notify and destructor callbacks, through _callbacks (user_data is the key) --------------
 #: keys of the context notify callables now registered (see _notify_args)

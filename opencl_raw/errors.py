@@ -17,9 +17,13 @@ This module needs only the standard library and the generated tables.
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Type
 
 from ._generated import ERROR_CODES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Mapping, Optional, Type
+
 
 __all__ = [
     "CLError", "LibraryNotFoundError", "FunctionUnavailableError", "ReleasedHandleError",

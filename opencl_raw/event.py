@@ -15,11 +15,15 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
 from . import _callbacks, _exit, _gate, _info, _pins, checked, raw
 from ._handle import Handle, handle_array
 from .errors import CLError, FunctionUnavailableError, InvalidEvent, ReleasedHandleError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
+
 
 #: the command execution statuses clSetEventCallback accepts
 CALLBACK_TYPES = (raw.CL_SUBMITTED, raw.CL_RUNNING, raw.CL_COMPLETE)

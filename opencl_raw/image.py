@@ -11,15 +11,22 @@ Everything is checked against the image and the host object before the driver is
 """
 from __future__ import annotations
 
+import collections
 import ctypes
-from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _gate, _host, _info, _pins, checked, raw
-from ._handle import Properties, properties_array
+from ._handle import properties_array
 from .errors import InvalidImageSize
 from .event import Event, pin_until_complete, wait_list
 from .memory import (SIZE_MAX, Buffer, MemObject, MemoryMapping, _count, _flags, _grouped_info, _index, _new_event,
                      _read_only_map, _size_t3, _triple, check_alloc_size)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Sequence, Tuple
+
+    from ._handle import Properties
+
 
 IMAGE1D = raw.CL_MEM_OBJECT_IMAGE1D
 IMAGE1D_BUFFER = raw.CL_MEM_OBJECT_IMAGE1D_BUFFER
@@ -60,12 +67,11 @@ def _enum(cls, value: int):
         return value
 
 
-class ImageFormat(NamedTuple):
+class ImageFormat(collections.namedtuple("ImageFormat", "channel_order channel_type")):
     """An image format (``cl_image_format``): ``(channel_order, channel_type)``,
     ChannelOrder / ChannelType members where the values are known."""
 
-    channel_order: int
-    channel_type: int
+    __slots__ = ()
 
     @property
     def channels(self) -> Optional[int]:
@@ -115,14 +121,11 @@ def image_format(value: Any) -> ImageFormat:
                        _enum(_info.ChannelType, _index(kind, "channel_type")))
 
 
-class _Geometry(NamedTuple):
-    image_type: int
-    width: int
-    height: int
-    depth: int
-    array_size: int
-    element_size: int
-    format: ImageFormat
+class _Geometry(collections.namedtuple("_Geometry", "image_type width height depth array_size element_size format")):
+    """An image's type, size (pixels; depth and array size 1 where they do not apply), element size
+    (bytes) and ImageFormat."""
+
+    __slots__ = ()
 
     @property
     def extent(self) -> Tuple[int, int, int]:

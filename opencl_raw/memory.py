@@ -13,13 +13,19 @@ from __future__ import annotations
 import ctypes
 import operator
 import weakref
-from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import Handle, Properties, bare, handle_array, properties_array, size_t, uint64
+from ._handle import Handle, bare, handle_array, properties_array, size_t, uint64
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
+
+    from ._handle import Properties
+
 
 # --------------------------------------------------------------------------- #
 # Argument helpers shared with image.py

@@ -22,8 +22,11 @@ METHODS to know what each method needs.
 """
 from __future__ import annotations
 
-import re
-from typing import Dict, List, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Tuple
+
 
 #: handle type of a first argument -> class of the handle layer
 CLASS_OF_HANDLE = {
@@ -171,6 +174,7 @@ DEPRECATED_SUCCESSORS: Dict[str, str] = {
 
 def snake_case(c_name: str) -> str:
     """snake_case of a C function name without ``cl``: ``clEnqueueNDRangeKernel`` -> ``enqueue_nd_range_kernel``."""
+    import re                     # (here: not every process needs it)
     name = c_name[2:] if c_name.startswith("cl") else c_name
     name = name.replace("IDs", "Ids")
     name = re.sub(r"(\d)D", r"\1d", name)

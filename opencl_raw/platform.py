@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import List, Sequence, Tuple, Union
 
 from . import checked, raw
 from . import _gate
 from ._handle import Handle
 from .errors import CLError, FunctionUnavailableError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Sequence, Tuple, Union
 
 
 class Platform(Handle):

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import ctypes
 import operator
-import re
 import struct
 import sys
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _gate, _pins, checked, raw
 from ._handle import RELEASES, Handle, bare, encode, handle_array, size_t
@@ -15,6 +13,10 @@ from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOp
 from .event import Event, enqueued, wait_list
 from .memory import MemObject
 from .platform import Device
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 
 def _rekey_logs(exc: CLError) -> None:
@@ -385,7 +387,15 @@ _SCALAR_FORMATS = {
 }
 # types whose width is the device's CL_DEVICE_ADDRESS_BITS: name -> signed
 _ADDRESS_TYPES = {"size_t": False, "uintptr_t": False, "ptrdiff_t": True, "intptr_t": True}
-_VECTOR = re.compile(r"^([a-z]+)(2|3|4|8|16)$")
+
+
+def _vector(type_name: str) -> Optional[Tuple[str, int]]:
+    """(scalar type name, width) of an OpenCL C vector type name such as ``'float4'``, else None."""
+    for width in ("16", "2", "3", "4", "8"):
+        base = type_name[:-len(width)]
+        if type_name.endswith(width) and base.isascii() and base.isalpha() and base.islower():
+            return base, int(width)
+    return None
 
 
 def _scalar_format(type_name: str, address_bits: Optional[int]) -> Optional[str]:
@@ -425,9 +435,9 @@ def _python_arg(type_name: str, value: Any, address_bits: Optional[int], index: 
         if isinstance(value, (tuple, list)):
             return None
         return _pack_scalar(fmt, value, type_name, index)
-    match = _VECTOR.match(type_name)
-    if match and match.group(1) in _SCALAR_FORMATS and isinstance(value, (tuple, list)):
-        fmt, width = _SCALAR_FORMATS[match.group(1)], int(match.group(2))
+    vector = _vector(type_name)
+    if vector and vector[0] in _SCALAR_FORMATS and isinstance(value, (tuple, list)):
+        fmt, width = _SCALAR_FORMATS[vector[0]], vector[1]
         if len(value) != width:
             raise ValueError(f"kernel argument {index} ({type_name}): needs {width} values, got {len(value)}")
         data = b"".join(_pack_scalar(fmt, v, type_name, index) for v in value)

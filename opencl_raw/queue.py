@@ -8,16 +8,21 @@ shared virtual memory in :mod:`opencl_raw.svm`.
 from __future__ import annotations
 
 import weakref
-from typing import Optional, Union
 
 from . import _exit, checked, raw
-from ._handle import Handle, Properties, properties_array
+from ._handle import Handle, properties_array
 from .event import _QueueEvents
 from .image import _QueueImages
 from .memory import _QueueMemory
 from .platform import Device
 from .program import _QueueKernels
 from .svm import _QueueSVM
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from ._handle import Properties
 
 
 def _device_of(context, device: Optional[Device]) -> Device:

@@ -36,16 +36,21 @@ standard library.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import sys
 import threading
 from ctypes import POINTER, byref, cast, pointer, sizeof  # noqa: F401  (re-exported for C-style use)
-from typing import Callable, List, NamedTuple, Optional, Tuple
 
 from ._generated import *  # noqa: F401,F403
 from ._generated import CALLBACK_TYPES, ERROR_CODES, FUNCTIONS, _Handle, _Proto  # noqa: F401
 from .errors import FunctionUnavailableError, LibraryNotFoundError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional, Tuple
+
 
 INSTALL_HINT = (
     "Install an ICD loader and at least one OpenCL driver, e.g. on Debian/Ubuntu: "
@@ -267,20 +272,18 @@ def backend_name() -> str:
     return _backend
 
 
-class PlatformOrigin(NamedTuple):
-    """A platform and the driver library it comes from (see :func:`backend`)."""
-    handle: int          #: the cl_platform_id value
-    name: str            #: CL_PLATFORM_NAME
-    library: str         #: the driver's file
-    source: str          #: where the driver was named (.icd file, variable, load_icd) or 'loader'
+class PlatformOrigin(collections.namedtuple("PlatformOrigin", "handle name library source")):
+    """A platform and the driver library it comes from (see :func:`backend`): ``handle`` (int,
+    the cl_platform_id value), ``name`` (CL_PLATFORM_NAME), ``library`` (the driver's file) and
+    ``source`` (where the driver was named: an .icd file, a variable, load_icd; or 'loader')."""
+    __slots__ = ()
 
 
-class Backend(NamedTuple):
-    """What :func:`backend` reports."""
-    name: str                                  #: 'loader' or 'icd'
-    library: Optional[str]                     #: the loader's file (loader backend), else None
-    platforms: Tuple[PlatformOrigin, ...]      #: in clGetPlatformIDs order
-    skipped: Tuple[Tuple[str, str], ...]       #: icd backend: (driver, why it was not used)
+class Backend(collections.namedtuple("Backend", "name library platforms skipped")):
+    """What :func:`backend` reports: ``name`` ('loader' or 'icd'), ``library`` (the loader's
+    file on the loader backend, else None), ``platforms`` (PlatformOrigin tuples in
+    clGetPlatformIDs order) and ``skipped`` (icd backend: (driver, why it was not used) pairs)."""
+    __slots__ = ()
 
 
 def backend() -> Backend:

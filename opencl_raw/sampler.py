@@ -5,10 +5,15 @@ A sampler is a valid kernel argument (``kernel.set_arg(i, sampler)``) for a
 """
 from __future__ import annotations
 
-from typing import Any
 
 from . import _gate, _info, checked, raw
-from ._handle import Handle, Properties, properties_array
+from ._handle import Handle, properties_array
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._handle import Properties
 
 
 class Sampler(Handle):

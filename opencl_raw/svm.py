@@ -19,11 +19,15 @@ from __future__ import annotations
 import ctypes
 import sys
 import warnings
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _callbacks, _host, checked, raw
 from .errors import OpenCLRawWarning, ReleasedHandleError
 from .event import Event, enqueued, pin_until_complete, wait_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+
 
 _ACCESS = raw.CL_MEM_READ_WRITE | raw.CL_MEM_WRITE_ONLY | raw.CL_MEM_READ_ONLY
 _SVM_FLAGS = _ACCESS | raw.CL_MEM_SVM_FINE_GRAIN_BUFFER | raw.CL_MEM_SVM_ATOMICS

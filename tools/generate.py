@@ -1040,8 +1040,8 @@ BANNER = '''\
 OpenCL C API, generated from the Khronos headers.  Use ``opencl_raw.raw``."""
 # fmt: off
 # flake8: noqa
+import collections as _collections
 import ctypes as _c
-import typing as _t
 
 
 class _Handle(_c.c_void_p):
@@ -1098,16 +1098,14 @@ def _callback_type(name, restype, *argtypes):
     })
 
 
-class _Proto(_t.NamedTuple):
-    """A C function prototype as written in the headers."""
-    name: str
-    restype: object
-    params: tuple          # (name, ctypes type, C type text)
-    c_return: str
-    header: str
-    version: _t.Optional[_t.Tuple[int, int]]    # OpenCL version that introduced it (core)
-    extension: _t.Optional[str]                 # extension name, for extension functions
-    deprecated_after: _t.Optional[_t.Tuple[int, int]]  # deprecated in the version after this one
+class _Proto(_collections.namedtuple("_Proto", "name restype params c_return header version extension "
+                                                "deprecated_after")):
+    """A C function prototype as written in the headers: ``name``, ``restype`` (ctypes),
+    ``params`` ((name, ctypes type, C type text) per parameter), ``c_return`` and ``header``
+    (texts), ``version`` (the (major, minor) OpenCL version that introduced a core function,
+    else None), ``extension`` (the extension of an extension function, else None) and
+    ``deprecated_after`` (the version after which it is deprecated, or None)."""
+    __slots__ = ()
 
     @property
     def argtypes(self):
