@@ -40,7 +40,7 @@ their ratios survive a machine whose load drifts.
    child) and its peak RSS, ``import opencl_raw`` plus the handle classes, the time
    from spawn to a first kernel result read back (program binary cache warm: one
    untimed run first) and its peak RSS (the child's own VmHWM); the same for
-   pyopencl and for C. Bytecode: both sides import from bytecode cached on the
+   pyopencl and for C, whose processes run in turn. Bytecode: both sides import from bytecode cached on the
    warm-up run (a private PYTHONPYCACHEPREFIX), also where PYTHONDONTWRITEBYTECODE
    is set; ``--no-bytecode-cache`` measures the environment as it is.
 
@@ -1078,6 +1078,36 @@ def fresh_process(argv: List[str], runs: int, timeout: float = 120, warm: bool =
     return statistics.median(times), statistics.median(rss)
 
 
+def fresh_interleaved(sides: Dict[str, Tuple[List[str], Optional[Dict[str, str]]]], runs: int,
+                      timeout: float = 120) -> Dict[str, Any]:
+    """{side: (median seconds, median peak RSS MiB) or the exception it raised} over ``runs``
+    rounds of fresh processes, one per side (``argv``, ``env``) in turn, after an untimed warm run
+    each: a drift of the machine (the first-result times of both Python sides moved by a
+    third between runs here) then hits every side alike, and their ratios stay fair."""
+    results: Dict[str, Any] = {}
+    live = {}
+    for side, (argv, env) in sides.items():
+        try:
+            run_child(argv, timeout, env)
+            live[side] = ([], [])
+        except (RuntimeError, OSError, ValueError) as exc:
+            results[side] = exc
+    for _ in range(runs):
+        for side, (times, rss) in list(live.items()):
+            argv, env = sides[side]
+            try:
+                elapsed, _, peak = run_child(argv, timeout, env)
+            except (RuntimeError, OSError, ValueError) as exc:
+                results[side] = exc
+                del live[side]
+                continue
+            times.append(elapsed)
+            rss.append(peak)
+    for side, (times, rss) in live.items():
+        results[side] = (statistics.median(times), statistics.median(rss))
+    return results
+
+
 def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Optional[str],
                   info: Dict[str, Any], runs: int, notes: Dict[str, str]) -> Dict[str, Dict[str, Optional[float]]]:
     p, d = info["platform_index"], info["device_index"]
@@ -1098,10 +1128,8 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
             res["import_handle_layer_time"][peer] = seconds * 1e3
         elif what == "first_numpy":
             res["first_result_time[numpy]"][peer] = seconds * 1e3
-        elif what == "start":
-            res["interpreter_start_time"][peer] = seconds * 1e3
         else:
-            res["first_result_time"][peer], res["first_result_peak_rss"][peer] = seconds * 1e3, rss
+            res["interpreter_start_time"][peer] = seconds * 1e3
 
     def timer(module, extra=""):
         return IMPORT_TIMER.format(module=module, extra=extra)
@@ -1111,7 +1139,6 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
         [python_ours, "-c", timer("opencl_raw", "opencl_raw.CommandQueue, opencl_raw.Context, opencl_raw.raw.CL_SUCCESS")],
         runs, inner_time=True))
     record("ours", "start", lambda: fresh_process([python_ours, "-c", INTERPRETER_START], runs))
-    record("ours", "first", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS.format(**fmt)], runs))
     record("ours", "first_numpy", lambda: fresh_process([python_ours, "-c", FIRST_RESULT_OURS_NUMPY.format(**fmt)],
                                                         runs))
     if python_pyopencl:
@@ -1119,13 +1146,18 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
                                                            inner_time=True))
         res["import_handle_layer_time"]["pyopencl"] = res["import_time"].get("pyopencl")
         record("pyopencl", "start", lambda: fresh_process([python_pyopencl, "-c", INTERPRETER_START], runs))
-        record("pyopencl", "first", lambda: fresh_process(
-            [python_pyopencl, "-c", FIRST_RESULT_PYOPENCL.format(**fmt)], runs))
+    # the first results of the three sides, in turn
+    sides = {"ours": ([python_ours, "-c", FIRST_RESULT_OURS.format(**fmt)], None)}
+    if python_pyopencl:
+        sides["pyopencl"] = ([python_pyopencl, "-c", FIRST_RESULT_PYOPENCL.format(**fmt)], None)
     if c_binary:
-        c_env = peer_env(info.get("library_path"))
-        record("c", "first", lambda: fresh_process(
-            [c_binary, "first", str(p), str(d), f"platform_name={info['platform']}", f"device_name={info['device']}"],
-            runs, env=c_env))
+        sides["c"] = ([c_binary, "first", str(p), str(d), f"platform_name={info['platform']}",
+                       f"device_name={info['device']}"], peer_env(info.get("library_path")))
+    for side, outcome in fresh_interleaved(sides, runs).items():
+        if isinstance(outcome, Exception):
+            notes[f"first.{side}"] = str(outcome)
+        else:
+            res["first_result_time"][side], res["first_result_peak_rss"][side] = outcome[0] * 1e3, outcome[1]
     return res
 
 
