@@ -1106,8 +1106,13 @@ class _QueueKernels:
             raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
         try:
             dims, offset, gsize, lsize = self._launch_limits.shapes[(global_size, local_size, global_offset)]
-            if (global_size.__class__ is not int and not _exact(global_size)) or \
-                    (local_size is not None and not _exact(local_size)) or \
+            if global_size.__class__ is not int:          # (a 64.0 finds the entry of 64: see _exact)
+                if global_size.__class__ is not tuple:
+                    raise KeyError
+                for size in global_size:
+                    if size.__class__ is not int:
+                        raise KeyError
+            if (local_size is not None and not _exact(local_size)) or \
                     (global_offset is not None and not _exact(global_offset)):
                 raise KeyError
         except (AttributeError, KeyError, TypeError):      # limits not read yet; new sizes; lists
@@ -1118,7 +1123,11 @@ class _QueueKernels:
         if getattr(kernel, "_args_seen", None) != RELEASES[0]:   # a handle was released since the last look
             _check_arg_handles(kernel)
         n, events = wait_list(wait_for) if wait_for else (0, None)
-        enqueue = bare(raw.clEnqueueNDRangeKernel)
+        fn = raw.clEnqueueNDRangeKernel
+        try:
+            enqueue = fn._bare
+        except AttributeError:
+            enqueue = bare(fn)
         if not event:
             status = enqueue(queue_handle, kernel_handle, dims, offset, gsize, lsize, n, events, None)
             if status:
