@@ -55,29 +55,22 @@ def bare(fn):
     return entry
 
 
-#: ctypes values of the wide integers passed to bare entry points (size_t sizes, cl_bitfield
-#: flags), by value; read-only to the driver, so shared (at most 256 each)
-_SIZE_T: dict = {}
-_UINT64: dict = {}
+#: ctype -> {value: ctypes value}: the wide integers passed to bare entry points (size_t sizes,
+#: cl_bitfield flags); read-only to the driver, so shared (at most 256 per ctype)
+_SHARED: dict = {}
 
 
-def size_t(value: int) -> ctypes.c_size_t:
-    """A shared ``ctypes.c_size_t(value)`` for a bare entry point (``value`` in range: checked by the caller)."""
-    made = _SIZE_T.get(value)
+def shared(ctype, value: int):
+    """A shared ``ctype(value)`` for a bare entry point, e.g. ``shared(ctypes.c_size_t, offset)``
+    (``value`` in range: checked by the caller)."""
+    cache = _SHARED.get(ctype)
+    if cache is None:
+        cache = _SHARED[ctype] = {}
+    made = cache.get(value)
     if made is None:
-        made = ctypes.c_size_t(value)
-        if len(_SIZE_T) < 256:
-            _SIZE_T[value] = made
-    return made
-
-
-def uint64(value: int) -> ctypes.c_uint64:
-    """A shared ``ctypes.c_uint64(value)`` for a bare entry point (a cl_bitfield; ``value`` in range)."""
-    made = _UINT64.get(value)
-    if made is None:
-        made = ctypes.c_uint64(value)
-        if len(_UINT64) < 256:
-            _UINT64[value] = made
+        made = ctype(value)
+        if len(cache) < 256:
+            cache[value] = made
     return made
 
 

@@ -15,7 +15,7 @@ import operator
 import weakref
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import Handle, bare, handle_array, properties_array, size_t, uint64
+from ._handle import Handle, bare, handle_array, properties_array, shared
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
@@ -700,7 +700,8 @@ class _QueueMemory:
             queue_handle = self.handle    # raises ReleasedHandleError
         event = raw.cl_event()
         status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
-                                  size_t(offset), size_t(nbytes), ctypes.c_void_p(address), n, events, ctypes.byref(event))
+                                  shared(ctypes.c_size_t, offset), shared(ctypes.c_size_t, nbytes),
+                                  ctypes.c_void_p(address), n, events, ctypes.byref(event))
         if status:
             raise CLError(status, c_name)
         result = enqueued(self, event)
@@ -1027,7 +1028,8 @@ class _ContextMemory:
             if fits and 0 <= flags <= _BITFIELD_MAX and not flags & _HOST_POINTER_FLAGS and handle is not None:
                 # errcode_ret NULL: a NULL cl_mem is the failure, and the slow path below, which asks
                 # again with errcode_ret, reports its code
-                mem = bare(raw.clCreateBuffer)(handle, uint64(flags), size_t(size), None, None)
+                mem = bare(raw.clCreateBuffer)(handle, shared(ctypes.c_uint64, flags), shared(ctypes.c_size_t, size),
+                                               None, None)
                 value = mem.value
                 if value:
                     buffer = Buffer.__new__(Buffer)

@@ -7,7 +7,7 @@ import struct
 import sys
 
 from . import _callbacks, _gate, _pins, checked, raw
-from ._handle import RELEASES, Handle, bare, encode, handle_array, size_t
+from ._handle import RELEASES, Handle, bare, encode, handle_array, shared
 from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
@@ -523,7 +523,7 @@ class Kernel(Handle):
             mem = value._handle                # (the same object as last time returned above)
             if mem is None:
                 mem = value.handle             # raises ReleasedHandleError
-            status = set_kernel_arg(handle, c_index, size_t(_MEM_SIZE), ctypes.byref(mem))
+            status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, _MEM_SIZE), ctypes.byref(mem))
             if status:
                 self._refused(index, _MEM_SIZE, status)
             values[index] = sources[index] = held[index] = value
@@ -531,7 +531,7 @@ class Kernel(Handle):
         if kind is _NUMPY:
             key = value.tobytes()
             if values.get(index) != key:
-                status = set_kernel_arg(handle, c_index, size_t(len(key)), key)
+                status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, len(key)), key)
                 if status:
                     self._refused(index, len(key), status)
                 values[index] = key
@@ -546,7 +546,7 @@ class Kernel(Handle):
         size, pointer = kernel_arg(value, index)
         key = _arg_key(value, pointer)
         if not _same_arg(values.get(index, _NOT_SET), key):
-            status = set_kernel_arg(handle, c_index, size_t(size), pointer)
+            status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, size), pointer)
             if status:
                 self._refused(index, size, status)
             values[index] = key
