@@ -22,24 +22,27 @@ def _numpy_array(obj: Any) -> bool:
 
 
 def _plain_array(obj: Any):
-    """(obj, address, nbytes) of a non-empty, writable, C-contiguous numpy.ndarray (the common
-    case of every transfer, fit to read from and to write into), else None. Its address comes
+    """(obj, address, nbytes) of a non-empty, writable, C-contiguous numpy.ndarray without Python
+    objects (the common case of every transfer, fit to read from and to write into), else None. Its address comes
     through ctypes' buffer protocol: a quarter of what ``arr.ctypes.data`` costs."""
     np = sys.modules.get("numpy")
     if np is None or obj.__class__ is not np.ndarray:
         return None
     flags = obj.flags
-    if not (flags.c_contiguous and flags.writeable) or not obj.nbytes:
+    if not (flags.c_contiguous and flags.writeable) or not obj.nbytes or obj.dtype.hasobject:
         return None
     return obj, ctypes.addressof(ctypes.c_char.from_buffer(obj)), obj.nbytes
 
 
 def _view(obj: Any, what: str) -> memoryview:
     try:
-        return memoryview(obj)
+        view = memoryview(obj)
     except TypeError:
         raise TypeError(f"{what} must support the buffer protocol (a numpy array, bytearray, bytes, ...), "
                         f"got {type(obj).__name__}") from None
+    if "O" in view.format:                # struct format of Python object pointers (numpy's dtype object)
+        raise TypeError(f"{what} holds Python objects (format {view.format!r}); OpenCL moves plain bytes only")
+    return view
 
 
 def _writable(view: memoryview) -> Tuple[Any, int, int]:
@@ -58,18 +61,16 @@ def _bytes(data: bytes) -> Tuple[Any, int, int]:
 
 def _as_array(obj: Any, what: str):
     import numpy as np
-    if isinstance(obj, np.ndarray):
-        return obj
-    try:
-        view = memoryview(obj)
-    except TypeError:
-        raise TypeError(f"{what} must support the buffer protocol (a numpy array, bytearray, bytes, ...), "
-                        f"got {type(obj).__name__}") from None
-    try:
-        return np.asarray(view)
-    except (TypeError, ValueError, NotImplementedError):
-        # Formats numpy does not read (e.g. some ctypes structs): look at the raw bytes.
-        return np.frombuffer(view.cast("B") if view.c_contiguous else view.tobytes(), dtype=np.uint8)
+    if not isinstance(obj, np.ndarray):
+        view = _view(obj, what)
+        try:
+            obj = np.asarray(view)
+        except (TypeError, ValueError, NotImplementedError):
+            # Formats numpy does not read (e.g. some ctypes structs): look at the raw bytes.
+            return np.frombuffer(view.cast("B") if view.c_contiguous else view.tobytes(), dtype=np.uint8)
+    if obj.dtype.hasobject:              # its bytes are pointers to Python objects
+        raise TypeError(f"{what} holds Python objects (dtype {obj.dtype}); OpenCL moves plain bytes only")
+    return obj
 
 
 def source(obj: Any, what: str = "host") -> Tuple[Any, int, int]:

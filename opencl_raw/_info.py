@@ -219,6 +219,10 @@ def __getattr__(name: str) -> type:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__():
+    return sorted(set(globals()) | set(_ENUMS))
+
+
 def _converter(name: str) -> Callable[[int], Any]:
     """The decoder of values of enum ``name``: an IntFlag of any bits; an IntEnum member, or the
     int itself for a value the enum does not know. The class is made on the first value."""

@@ -21,7 +21,6 @@ in :mod:`opencl_raw.raw`.  Extension functions: :func:`get_extension_function`.
 from __future__ import annotations
 
 import ctypes
-import types
 
 from . import raw
 from ._icd import _INVALID_HANDLE
@@ -229,21 +228,6 @@ def _plain(proto: _Proto, fn=None) -> Callable:
     return call
 
 
-def _no_op():
-    pass
-
-
-def _parameters(name: str, names: List[str]) -> Callable:
-    """A function of ``name`` that does nothing, with ``names`` as its positional-only parameters:
-    a wrapper's ``__wrapped__``, which inspect.signature follows, so the wrapper shows the C
-    parameters. (Setting an inspect.Signature instead would import inspect, 4 ms, on the first
-    checked call of a process.)"""
-    n = len(names)
-    code = _no_op.__code__.replace(co_name=name, co_argcount=n, co_posonlyargcount=n, co_nlocals=n,
-                                   co_varnames=tuple(names))
-    return types.FunctionType(code, {}, name)
-
-
 def _make(proto: _Proto, fn=None) -> Callable:
     """The checked wrapper of ``proto``; ``fn`` is the raw function, resolved on first call if None."""
     params = proto.params
@@ -257,7 +241,9 @@ def _make(proto: _Proto, fn=None) -> Callable:
         call, returns = _plain(proto, fn), f"the {proto.c_return} result, as in C"
     call.__name__ = call.__qualname__ = proto.name
     call.__module__ = __name__
-    call.__wrapped__ = _parameters(proto.name, [p[0] for p in params])
+    # inspect.signature reads a Python function's __text_signature__: the C parameters, positional
+    # only (an inspect.Signature would import inspect, 4 ms, on the first checked call of a process)
+    call.__text_signature__ = f"({', '.join(p[0] for p in params)}{', /' if params else ''})"
     call.__doc__ = (
         f"{proto.c_prototype()}\n\n"
         f"Requires {proto.requirement}. Arguments as in C (ctypes values, byref() for out-parameters)"

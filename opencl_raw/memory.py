@@ -953,7 +953,9 @@ class _QueueMemory:
         already unmapped or of another memory object, CLError (InvalidValue for a pointer
         that was not mapped from ``memobj``).
         """
-        _size_of(memobj, "memobj")
+        if not isinstance(memobj, MemObject):
+            raise TypeError(f"memobj must be a memory object (Buffer or Image), got {type(memobj).__name__}")
+        memobj.handle                     # raises ReleasedHandleError
         mapping: Optional[MemoryMapping] = None
         if isinstance(mapped, MemoryMapping):
             mapping = mapped
@@ -1002,8 +1004,10 @@ def _resolve_shape(shape: Any, items: int, what: str) -> Tuple[int, ...]:
 
 
 def _size_of(memobj: MemObject, what: str) -> int:
-    if not isinstance(memobj, MemObject):
-        raise TypeError(f"{what} must be a memory object (Buffer), got {type(memobj).__name__}")
+    """The size in bytes of the Buffer (or sub-buffer) ``memobj`` of a buffer command: TypeError for
+    anything else, an image included (PoCL and Oclgrind read and write an image as a buffer)."""
+    if not isinstance(memobj, Buffer):
+        raise TypeError(f"{what} must be a buffer memory object (Buffer), got {type(memobj).__name__}")
     return memobj.size
 
 

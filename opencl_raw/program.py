@@ -467,7 +467,7 @@ class Kernel(Handle):
     # argument, held until the index gets another value (a forgotten cache and a refused set
     # leave it: the driver still has the handle); _args_seen: _handle.RELEASES[0] when no held
     # object was released (see _check_arg_handles)
-    __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_arg_held", "_args_seen")
+    __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_arg_held", "_args_seen", "_pointer_args")
     _ctype = raw.cl_kernel
     _copy_hint = "; Kernel.clone() makes a new cl_kernel with the same arguments"
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
@@ -489,6 +489,9 @@ class Kernel(Handle):
         enqueue_nd_range_kernel raise. The unchanged check sees only this object's calls:
         after setting arguments of the same cl_kernel another way (raw, checked, another
         wrapper from ``Kernel.from_handle``) call :meth:`forget_arg_values`.
+        Where the argument types are known, a pointer argument takes only a memory object,
+        None (NULL) or LocalMemory (``__local``): a number there raises TypeError (without
+        argument info the driver decides; PoCL and Oclgrind crash on one).
         Raises TypeError for values without a known width (or a float for an integer
         type), ValueError for an int outside the C type's range; CLError from the driver
         (InvalidArgIndex, InvalidArgSize for a wrong width, InvalidArgValue, InvalidMemObject).
@@ -531,6 +534,7 @@ class Kernel(Handle):
         if kind is _NUMPY:
             key = value.tobytes()
             if values.get(index) != key:
+                self._check_pointer_arg(index, value)
                 status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, len(key)), key)
                 if status:
                     self._refused(index, len(key), status)
@@ -546,6 +550,7 @@ class Kernel(Handle):
         size, pointer = kernel_arg(value, index)
         key = _arg_key(value, pointer)
         if not _same_arg(values.get(index, _NOT_SET), key):
+            self._check_pointer_arg(index, value)
             status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, size), pointer)
             if status:
                 self._refused(index, size, status)
@@ -558,6 +563,22 @@ class Kernel(Handle):
             sources[index] = source
         else:
             sources.pop(index, None)
+
+    def _check_pointer_arg(self, index: int, value: Any) -> None:
+        """TypeError where argument ``index`` is known to be a pointer (its CL_KERNEL_ARG_TYPE_NAME
+        ends in ``*``) and ``value`` is the bytes of a number: a driver reads them as a cl_mem
+        (PoCL and Oclgrind crash). Allowed there: None (NULL), LocalMemory (a ``__local`` pointer)
+        and ctypes pointers (a raw ``cl_mem``). Unknown types (no argument info) are not checked."""
+        try:
+            pointers = self._pointer_args
+        except AttributeError:
+            known = self._arg_types_and_bits()
+            pointers = self._pointer_args = frozenset(
+                i for i, name in enumerate(known[0]) if name.endswith("*")) if known else frozenset()
+        if index in pointers and value is not None and not isinstance(value, (LocalMemory, ctypes.c_void_p)):
+            raise TypeError(f"kernel argument {index} is a pointer ({self._arg_types_and_bits()[0][index]}): give "
+                            f"a memory object, None for NULL or LocalMemory for a __local pointer, not "
+                            f"{type(value).__name__}")
 
     def _refused(self, index: int, size: int, status: int) -> None:
         """Raise the CLError of a refused clSetKernelArg. The driver keeps the index's old value,
@@ -922,10 +943,11 @@ def _work_sizes(values, name: str, dims: Optional[int] = None):
     kind = type(values)
     if kind is tuple or kind is list:
         key = tuple(values)
-    elif hasattr(values, "__index__") and not isinstance(values, bool):   # int, numpy integers
-        key = (values,)
+    elif hasattr(values, "__index__") and not hasattr(values, "__len__") and not isinstance(values, bool):
+        key = (values,)                                                    # int, numpy integers
     else:
-        raise TypeError(f"{name} must be an int or 1 to 3 ints (work-items), got {kind.__name__}")
+        raise TypeError(f"{name} must be an int, or a tuple or list of 1 to 3 ints (work-items), got "
+                        f"{kind.__name__}" + (" (give tuple(...) of it)" if hasattr(values, "__len__") else ""))
     try:
         array = _SIZE_ARRAYS.get(key)
     except TypeError:
@@ -1050,6 +1072,8 @@ def _launch_shape(queue, global_size, local_size, global_offset):
     device's limits (read once per CommandQueue object) and cached per queue when the sizes
     are ints or tuples of ints (see _exact)."""
     gsize = _work_sizes(global_size, "global_size")
+    if gsize is None:
+        raise TypeError("global_size must be an int, or a tuple or list of 1 to 3 ints (work-items), got None")
     dims = len(gsize)
     lsize = _work_sizes(local_size, "local_size", dims)
     offset = _work_sizes(global_offset, "global_offset", dims)

@@ -585,3 +585,71 @@ def test_copying_a_handle_object_says_what_to_do(context):
         copy.copy(kernel)
     with pytest.raises(TypeError, match="cannot be copied"):
         copy.deepcopy(context)
+
+
+def test_an_array_of_python_objects_is_no_host_memory(context, queue):
+    """Reading into a numpy array of dtype object wrote device bytes over its PyObject pointers
+    (a segfault at the next repr); writing one sent pointer values. Expected: TypeError, for
+    object fields of a structured dtype and memoryviews of such arrays too."""
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    for host in (np.empty(8, dtype=object), np.zeros(2, dtype=[("a", "i4"), ("b", "O")]),
+                 memoryview(np.empty(8, dtype=object))):
+        for transfer in (queue.enqueue_read_buffer, queue.enqueue_write_buffer):
+            with pytest.raises(TypeError, match="Python objects"):
+                transfer(buffer, host)
+    with pytest.raises(TypeError, match="Python objects"):
+        context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR, host_buffer=np.empty(8, dtype=object))
+
+
+def test_an_image_is_no_buffer_of_a_buffer_command(context, queue, device):
+    """PoCL and Oclgrind read and wrote an image through clEnqueueReadBuffer/WriteBuffer
+    (the specification: CL_INVALID_MEM_OBJECT). Expected: TypeError naming the parameter."""
+    if not device.image_support:
+        pytest.skip("the device has no images")
+    image = context.create_image(raw.CL_MEM_READ_WRITE, (raw.CL_RGBA, raw.CL_UNSIGNED_INT8), (4, 4))
+    host = np.zeros(64, dtype=np.uint8)
+    for call in (lambda: queue.enqueue_write_buffer(image, host), lambda: queue.enqueue_read_buffer(image, host),
+                 lambda: queue.enqueue_fill_buffer(image, np.uint8(1))):
+        with pytest.raises(TypeError, match="buffer memory object"):
+            call()
+
+
+def test_a_number_for_a_pointer_argument(context):
+    """An 8-byte number given for a pointer argument crashed PoCL and Oclgrind in clSetKernelArg
+    (they read it as a cl_mem). Expected, where the argument types are known: TypeError; None,
+    LocalMemory and scalars for scalar arguments still go through."""
+    source = "__kernel void k(__global int *o, __local int *l, long v) { l[0] = (int)v; o[0] = l[0]; }"
+    kernel = context.create_program_with_source(source).build("-cl-kernel-arg-info").create_kernel("k")
+    for value in (np.uint64(0x1234), b"12345678", raw.cl_ulong(5)):
+        with pytest.raises(TypeError, match=r"argument 0 is a pointer \(int\*\)"):
+            kernel.set_arg(0, value)
+        with pytest.raises(TypeError, match="argument 1 is a pointer"):
+            kernel.set_arg(1, value)
+    kernel.set_arg(0, None)
+    kernel.set_arg(1, cl.LocalMemory(16))
+    kernel.set_arg(2, np.int64(7))
+
+
+def test_checked_wrappers_show_their_c_parameters_without_a_stand_in(queue):
+    """The checked wrappers showed their parameters through a do-nothing __wrapped__ function,
+    which inspect.unwrap returned (a call through it did nothing). Expected: the wrapper itself
+    answers inspect.signature with or without following wrappers, and unwraps to itself."""
+    import inspect
+    for follow in (True, False):
+        assert str(inspect.signature(checked.clFinish, follow_wrapped=follow)) == "(command_queue, /)"
+    assert inspect.getfullargspec(checked.clCreateBuffer).args == ["context", "flags", "size", "host_ptr"]
+    assert inspect.unwrap(checked.clFinish) is checked.clFinish
+    assert checked.clFinish(queue.handle) is None
+
+
+def test_lazy_enum_classes_are_listed_and_sizes_are_named(context, queue):
+    """dir() of the info module missed the enum classes made on first use; a launch with global
+    size None said "NoneType has no len()" and one with a numpy array of sizes "unhashable".
+    Expected: dir() lists them; TypeError naming global_size and what to give."""
+    code = "import opencl_raw._info as i; assert 'DeviceType' in dir(i) and 'CommandType' in dir(i)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+    kernel = context.create_program_with_source(PUT).build().create_kernel("put")
+    with pytest.raises(TypeError, match="global_size must be an int.*got None"):
+        queue.enqueue_nd_range_kernel(kernel, None)
+    with pytest.raises(TypeError, match=r"global_size .*ndarray \(give tuple"):
+        queue.enqueue_nd_range_kernel(kernel, np.array([8, 8]))
