@@ -216,13 +216,23 @@ def needs(c_name: str) -> Optional[str]:
     return need
 
 
+def _unless_opted_out(gate_check: Callable, *args) -> None:
+    """``gate_check(*args)``, whose FunctionUnavailableError stands unless the gate is off: the
+    opt-outs are read only where the gate would refuse, so that a gated call on a device new
+    enough reads no environment variable."""
+    try:
+        gate_check(*args)
+    except FunctionUnavailableError:
+        if enabled():
+            raise
+
+
 def _require_values(c_name: str, device_values: Iterable[int]) -> None:
-    if enabled():
-        _require(c_name, device_values)
+    _unless_opted_out(_require, c_name, device_values)
 
 
 def _require(c_name: str, device_values: Iterable[int]) -> None:
-    """:func:`_require_values` once the gate is known to be on."""
+    """:func:`_require_values`, whether or not the gate is on: raises where it would refuse."""
     proto = raw.FUNCTIONS[c_name]
     if proto.extension is not None:
         for value in device_values:
@@ -336,12 +346,11 @@ def check(obj, c_name: str, devices=None) -> None:
     Raises FunctionUnavailableError naming the version or extension; ReleasedHandleError
     for a released object.
     """
-    if enabled():
-        _check(obj, c_name, devices)
+    _unless_opted_out(_check, obj, c_name, devices)
 
 
 def _check(obj, c_name: str, devices=None) -> None:
-    """:func:`check` once the gate is known to be on."""
+    """:func:`check`, whether or not the gate is on: raises where it would refuse."""
     if needs(c_name) is None:
         return
     obj.handle  # a released object raises ReleasedHandleError
@@ -381,13 +390,12 @@ def _wrap(function: Callable, c_name: str) -> Callable:
 
     @functools.wraps(function)
     def gated(self, *args, **kwargs):
-        if enabled():
-            explicit = None
-            if parameter is not None:
-                explicit = kwargs.get(parameter)
-                if explicit is None and position is not None and len(args) >= position:
-                    explicit = args[position - 1]
-            _check(self, c_name, explicit)
+        explicit = None
+        if parameter is not None:
+            explicit = kwargs.get(parameter)
+            if explicit is None and position is not None and len(args) >= position:
+                explicit = args[position - 1]
+        _unless_opted_out(_check, self, c_name, explicit)
         return function(self, *args, **kwargs)
 
     gated.__gated__ = c_name
