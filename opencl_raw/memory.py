@@ -700,8 +700,8 @@ class _QueueMemory:
             queue_handle = self.handle    # raises ReleasedHandleError
         event = raw.cl_event()
         status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
-                                  shared(ctypes.c_size_t, offset), shared(ctypes.c_size_t, nbytes),
-                                  ctypes.c_void_p(address), n, events, ctypes.byref(event))
+                                            shared(ctypes.c_size_t, offset), shared(ctypes.c_size_t, nbytes),
+                                            ctypes.c_void_p(address), n, events, ctypes.byref(event))
         if status:
             raise CLError(status, c_name)
         result = enqueued(self, event)
