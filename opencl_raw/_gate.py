@@ -217,12 +217,13 @@ def needs(c_name: str) -> Optional[str]:
 
 
 def _unless_opted_out(gate_check: Callable, *args) -> None:
-    """``gate_check(*args)``, whose FunctionUnavailableError stands unless the gate is off: the
-    opt-outs are read only where the gate would refuse, so that a gated call on a device new
-    enough reads no environment variable."""
+    """``gate_check(*args)``, whose exception stands unless the gate is off: the opt-outs are read
+    only where the gate would refuse, so that a gated call on a device new enough reads no
+    environment variable. With the gate off nothing it raised counts (a FunctionUnavailableError,
+    or a driver's error from the gate's own queries), as if it had not run."""
     try:
         gate_check(*args)
-    except FunctionUnavailableError:
+    except Exception:
         if enabled():
             raise
 
