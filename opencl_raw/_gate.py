@@ -265,9 +265,13 @@ def require(c_name: str, devices: Iterable) -> None:
 
 def require_platform(c_name: str, platform) -> None:
     """Raise FunctionUnavailableError if ``c_name`` needs a newer OpenCL than the Platform's
-    CL_PLATFORM_VERSION, or an extension neither the platform nor any of its devices lists."""
-    if not enabled():
-        return
+    CL_PLATFORM_VERSION, or an extension neither the platform nor any of its devices lists;
+    nothing when the gate is off."""
+    _unless_opted_out(_require_platform, c_name, platform)
+
+
+def _require_platform(c_name: str, platform) -> None:
+    """:func:`require_platform`, whether or not the gate is on: raises where it would refuse."""
     proto = raw.FUNCTIONS[c_name]
     if proto.extension is not None:
         if proto.extension not in platform_extensions(platform):
@@ -356,7 +360,7 @@ def _check(obj, c_name: str, devices=None) -> None:
         return
     obj.handle  # a released object raises ReleasedHandleError
     if obj._ctype.__name__ == "cl_platform_id":
-        require_platform(c_name, obj)
+        _require_platform(c_name, obj)
         return
     values = _explicit_devices(devices)
     if not values:

@@ -23,13 +23,12 @@ if TYPE_CHECKING:
     Properties = Union[Mapping[int, Any], Sequence[Tuple[int, Any]], None]
 
 
-
-
 #: ``RELEASES[0]``: how many handle objects release() has let go, counted after each one's
 #: ``_handle`` is None; a holder of many objects (a Kernel's arguments) re-checks them only
 #: when it has changed. (A list item, not a class attribute: writing one of those would
 #: invalidate the attribute caches of every handle class.)
 RELEASES = [0]
+
 
 def bare(fn):
     """The raw function ``fn`` as a ctypes function of the same entry point without argtypes,

@@ -240,8 +240,8 @@ class MemObject(Handle):
                       for d in self.get_info(raw.CL_MEM_CONTEXT).get_info(raw.CL_CONTEXT_DEVICES)}
             if not any(align and origin % align == 0 for align in aligns):
                 raise MisalignedSubBufferOffset(
-                    None, "clCreateSubBuffer", f"origin {origin} is not a multiple of the CL_DEVICE_MEM_BASE_ADDR_ALIGN "
-                    f"of any device of the context ({', '.join(str(a) for a in sorted(aligns))} bytes); "
+                    None, "clCreateSubBuffer", f"origin {origin} is not a multiple of the "
+                    f"CL_DEVICE_MEM_BASE_ADDR_ALIGN of any device of the context ({', '.join(str(a) for a in sorted(aligns))} bytes); "
                     "refused before the driver")
         region = raw.cl_buffer_region(origin, size)
         handle = checked.clCreateSubBuffer(self.handle, flags, raw.CL_BUFFER_CREATE_TYPE_REGION,
@@ -645,7 +645,8 @@ class _QueueMemory:
         ``host``: any buffer-protocol object; a non-contiguous array is copied first.
         Non-blocking writes keep ``host`` alive until the command completes.
         Raises ValueError if the bytes do not fit the buffer or there are none (OpenCL has
-        no empty transfers), TypeError for bad types, CLError from the driver.
+        no empty transfers); TypeError for bad types (``buffer`` not a Buffer, an Image
+        included; host memory of Python objects); CLError from the driver.
         """
         keep, address, nbytes = _host.source(host, "host")
         return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", buffer, blocking, offset, keep,
@@ -663,7 +664,8 @@ class _QueueMemory:
         reads keep ``host`` alive until the command completes.
         Raises ValueError for a read past the buffer's end, a 0-byte, read-only or
         non-contiguous destination, or ``host=None`` with ``blocking=False``;
-        TypeError for bad types; CLError from the driver.
+        TypeError for bad types (``buffer`` not a Buffer, an Image included; host memory of
+        Python objects); CLError from the driver.
         """
         if host is None:
             if not blocking:

@@ -22,7 +22,6 @@ METHODS to know what each method needs.
 """
 from __future__ import annotations
 
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Dict, List, Optional, Tuple

@@ -5,7 +5,6 @@ A sampler is a valid kernel argument (``kernel.set_arg(i, sampler)``) for a
 """
 from __future__ import annotations
 
-
 from . import _gate, _info, checked, raw
 from ._handle import Handle, properties_array
 
@@ -62,7 +61,8 @@ def _mode(value: Any, enum_cls, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int ({enum_cls.__name__}), got {type(value).__name__}")
     if value not in {member.value for member in enum_cls}:
-        names = ", ".join(f"CL_{'ADDRESS' if enum_cls is _info.AddressingMode else 'FILTER'}_{m.name}" for m in enum_cls)
+        prefix = "CL_ADDRESS_" if enum_cls is _info.AddressingMode else "CL_FILTER_"
+        names = ", ".join(prefix + m.name for m in enum_cls)
         raise ValueError(f"{what} {value:#x} is not one of {names}")
     return int(value)
 
