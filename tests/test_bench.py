@@ -105,6 +105,10 @@ def test_quick_run_prints_the_table_and_the_targets(quick_run):
     for target in document["targets"]:
         assert target["status"] in ("PASS", "MISS", "N/A")
         assert (target["ratio"] is None) == (target["status"] == "N/A")
+        assert target["method"] in ("paired", "medians")
+    # the call-overhead layers are measured in turn in one process: judged round by round
+    by_text = {t["target"]: t for t in document["targets"]}
+    assert by_text["raw call <= 1.2x bare ctypes"]["method"] == "paired"
 
 
 def test_clpeak_output_is_parsed():
@@ -153,3 +157,31 @@ def test_pyopencl_detection_goes_by_distribution_metadata():
     except importlib.metadata.PackageNotFoundError:
         expected = None
     assert bench.pyopencl_version() == expected
+
+
+def test_paired_ratio_takes_rounds_of_one_group_only():
+    a, b = ["1.0", [1.0, 2.0, 3.0]], ["1.0", [1.0, 1.0, 1.0]]
+    assert bench.paired_ratio(a, b) == 2.0
+    assert bench.paired_ratio(a, ["1.1", [1.0, 1.0, 1.0]]) is None   # another group
+    assert bench.paired_ratio(a, ["1.0", [1.0, 1.0]]) is None        # rounds lost on one side
+    assert bench.paired_ratio(None, b) is None
+
+
+def test_targets_judge_the_per_round_ratio_where_both_sides_were_paired():
+    # one slow spell over rounds 1-2 of 5: the medians' ratio tips to 2.2, the per-round ratio stays 1.1
+    fast_slow_num = [1.1, 1.1, 2.2, 2.2, 2.2]
+    fast_slow_den = [1.0, 1.0, 1.0, 2.0, 2.0]
+    rows = []
+    for name in bench.OPERATIONS:
+        row = {"name": name, **{k: 1.0 for k in ("ours",) + PEERS}}
+        rows.append(row)
+    by_name = {r["name"]: r for r in rows}
+    by_name["device_info[raw]"].update(ours=2.2, rounds={"ours": ["7.1", fast_slow_num]})
+    by_name["device_info[bare_ctypes]"].update(ours=1.0, rounds={"ours": ["7.1", fast_slow_den]})
+    by_name["device_info[checked]"].update(ours=2.2, rounds={"ours": ["7.2", fast_slow_num]})
+    targets = {t["target"]: t for t in bench.evaluate_targets(rows)}
+    raw_target = targets["raw call <= 1.2x bare ctypes"]
+    assert raw_target["method"] == "paired" and raw_target["status"] == "PASS"
+    assert math.isclose(raw_target["ratio"], 1.1) and math.isclose(raw_target["ratio_of_medians"], 2.2)
+    checked_target = targets["checked call <= 1.5x bare ctypes"]   # another group: no pairing
+    assert checked_target["method"] == "medians" and checked_target["status"] == "MISS"

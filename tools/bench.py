@@ -12,7 +12,10 @@ The device is chosen as ``opencl_raw.select_device`` does: ``--platform`` /
 OPENCL_RAW_PLATFORM / OPENCL_RAW_DEVICE, else platform 0, device 0. Each operation
 is the median over repeated batches after a warm-up batch; the layers of one
 operation (bare ctypes, raw, checked, handle) take their batches in turn, so that
-their ratios survive a machine whose load drifts.
+their ratios survive a machine whose load drifts. A target between two sides
+measured in turn in one process is judged on the median of their per-round ratios
+(a slow spell then falls on both sides of each ratio); the ratio of the medians is
+printed next to it.
 
 1. call overhead of a scalar ``clGetDeviceInfo(CL_DEVICE_MAX_COMPUTE_UNITS)``:
    bare ctypes (a CDLL of our own with argtypes set), ``raw``, ``checked``, the
@@ -154,18 +157,38 @@ def median_of_batches(run_batch: Callable[[int], float], batch: int, repeats: in
     return statistics.median(run_batch(batch) / batch * scale for _ in range(repeats))
 
 
+_GROUPS = itertools.count()
+
+
 def interleaved_medians(runs: Dict[str, Callable[[int], float]], batch: int, repeats: int,
-                        scale: float = 1e6) -> Dict[str, float]:
+                        scale: float = 1e6, rounds: Optional[Dict[str, Any]] = None) -> Dict[str, float]:
     """:func:`median_of_batches` for several variants of one operation, their batches taken in
     turn (a, b, c, a, b, c, ...) so that a slow drift of the machine hits all alike and their
-    ratios stay fair. One warm-up batch each."""
+    ratios stay fair. One warm-up batch each.
+
+    ``rounds``: where to store each variant's per-batch values as ``[group, values]``, the
+    values of one group taken round by round, so that two variants' ratio can be taken per
+    round (:func:`paired_ratio`): a slow spell of the machine then falls on both sides of
+    each ratio, where it can tip the median of one side only."""
     for run in runs.values():
         run(batch)
     samples: Dict[str, List[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             samples[name].append(run(batch) / batch * scale)
+    if rounds is not None:
+        group = f"{os.getpid()}.{next(_GROUPS)}"
+        rounds.update({name: [group, values] for name, values in samples.items()})
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(numerator: Optional[List[Any]], denominator: Optional[List[Any]]) -> Optional[float]:
+    """The median of the per-round ratios of two ``[group, values]`` records of the same
+    interleaved group (see :func:`interleaved_medians`), or None where they are not paired."""
+    if not numerator or not denominator or numerator[0] != denominator[0] or \
+            len(numerator[1]) != len(denominator[1]) or not numerator[1]:
+        return None
+    return statistics.median(a / b for a, b in zip(numerator[1], denominator[1]))
 
 
 # clpeak 1.1's kernel-latency setting (as facts): local size = CL_DEVICE_MAX_WORK_ITEM_SIZES[0]
@@ -323,7 +346,8 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     from opencl_raw import checked, raw
 
     byref, sizeof = ctypes.byref, ctypes.sizeof
-    out: Dict[str, Any] = {"notes": {}}
+    out: Dict[str, Any] = {"notes": {}, "rounds": {}}
+    rounds = out["rounds"]
     device = cl.get_platform_ids()[platform_index].get_device_ids()[device_index]
     context, queue, kernel, triples, small = handle_setup(np, cl, raw, device)
     prof_queue = context.create_command_queue_with_properties(device, raw.CL_QUEUE_PROFILING_ENABLE)
@@ -376,7 +400,7 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
     assert device.get_info(param) == device.max_compute_units > 0
     out.update(interleaved_medians({
         "device_info[bare_ctypes]": info_bare, "device_info[raw]": info_raw, "device_info[checked]": info_checked,
-        "device_info": info_handle, "device_info[attribute]": info_attribute}, cb, cr))
+        "device_info": info_handle, "device_info[attribute]": info_attribute}, cb, cr, rounds=rounds))
 
     # -- 2. launches -----------------------------------------------------------------
     a0, b0, v0 = triples[0]
@@ -427,7 +451,7 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
         out.update(interleaved_medians({
             f"{name}[bare_ctypes]": bare_launches(changing, finish_each),
             f"{name}[raw]": raw_launches(changing, finish_each),
-            name: handle_launches(kernel, queue, triples, changing, finish_each)}, batch, repeats))
+            name: handle_launches(kernel, queue, triples, changing, finish_each)}, batch, repeats, rounds=rounds))
     check = np.empty(GLOBAL_SIZE, dtype=np.int32)
     queue.enqueue_read_buffer(pool_b[POOL - 1], check)
     assert (check == POOL).all(), check
@@ -469,7 +493,7 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
 
     out.update(interleaved_medians({
         "small_transfer_pair[bare_ctypes]": transfers_bare, "small_transfer_pair[raw]": transfers_raw,
-        "small_transfer_pair": handle_transfers(queue, small, host_w, host_r)}, xb, xr))
+        "small_transfer_pair": handle_transfers(queue, small, host_w, host_r)}, xb, xr, rounds=rounds))
     assert host_r[0] == 42
     small.release()
 
@@ -500,7 +524,7 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
 
     out.update(interleaved_medians({
         "buffer_churn[bare_ctypes]": buffers_bare, "buffer_churn[raw]": buffers_raw, "buffer_churn": buffers_handle},
-        hb, hr))
+        hb, hr, rounds=rounds))
 
     complete = raw.CL_COMPLETE
     # The handle layer's user events (naming rule: Context.create_user_event, Event.set_user_event_status)
@@ -553,7 +577,7 @@ def worker_ours(platform_index: int, device_index: int, counts: Dict[str, int], 
 
     out.update(interleaved_medians({
         "user_event_churn[bare_ctypes]": events_bare, "user_event_churn[raw]": events_raw,
-        "user_event_churn": events_top}, hb, hr))
+        "user_event_churn": events_top}, hb, hr, rounds=rounds))
 
     # -- 4. bandwidth (last: the big allocations) ----------------------------------------
     bw_flags = raw.CL_MEM_READ_WRITE | raw.CL_MEM_ALLOC_HOST_PTR
@@ -597,7 +621,10 @@ def worker_ours_icd(platform_name: str, device_name: str, counts: Dict[str, int]
         units.value = 0
         f(1)
         assert units.value > 0
-    out = interleaved_medians(runs, counts["call_batch"], 3 * counts["call_repeats"])   # two C paths: more repeats
+    rounds: Dict[str, Any] = {}
+    out = interleaved_medians(runs, counts["call_batch"], 3 * counts["call_repeats"],   # two C paths: more repeats
+                              rounds=rounds)
+    out["rounds"] = rounds
     driver = _icd.direct_driver()
     out["notes"] = {"device_info[raw_icd]": (f"the entry point of the only driver, {driver.file}" if driver else
                                              f"through the dispatch table ({len(_icd.drivers())} drivers loaded)")}
@@ -769,7 +796,8 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
     import pyopencl as cl
 
     warnings.simplefilter("ignore")  # e.g. pyopencl's CompilerWarning for an empty build log
-    out: Dict[str, Any] = {"available": True, "version": version, "notes": {}}
+    out: Dict[str, Any] = {"available": True, "version": version, "notes": {}, "rounds": {}}
+    rounds = out["rounds"]
     device = _pyopencl_device(cl, platform_index, device_index, platform_name, device_name)
     context = cl.Context([device])
     queue = cl.CommandQueue(context, device)
@@ -810,7 +838,8 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
             device.max_compute_units
         return perf() - t0
 
-    out.update(interleaved_medians({"device_info": info_get, "device_info[attribute]": info_attribute}, cb, cr))
+    out.update(interleaved_medians({"device_info": info_get, "device_info[attribute]": info_attribute}, cb, cr,
+                                   rounds=rounds))
 
     # -- 2. launches ---------------------------------------------------------------------
     def calls(knl, changing: bool, finish_each: bool):
@@ -848,13 +877,14 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
                 "Kernel.set_args + enqueue_nd_range_kernel": set_args_enqueue(changing, finish_each)}
         if beside and not finish_each:
             runs["ours"] = handle_launches(ours_kernel, ours_queue, ours_triples, changing, finish_each)
-        measured = interleaved_medians(runs, batch, repeats)
+        taken: Dict[str, Any] = {}
+        measured = interleaved_medians(runs, batch, repeats, rounds=taken)
         if "ours" in measured:
-            out[f"{name}.ours"] = measured.pop("ours")
-        out[name] = measured.pop("idiomatic")
+            out[f"{name}.ours"], rounds[f"{name}.ours"] = measured.pop("ours"), taken["ours"]
+        out[name], rounds[name] = measured.pop("idiomatic"), taken["idiomatic"]
         candidates = measured
         best = min(candidates, key=candidates.get)
-        out[f"{name}.fast"] = candidates[best]
+        out[f"{name}.fast"], rounds[f"{name}.fast"] = candidates[best], taken[best]
         out["notes"][name] = "fast path: " + best + "; " + ", ".join(
             f"{k}: {v:.3g} us" for k, v in candidates.items())
     check = np.empty(GLOBAL_SIZE, dtype=np.int32)
@@ -885,10 +915,11 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
     runs = {"pyopencl": transfers}
     if beside:
         runs["ours"] = handle_transfers(ours_queue, ours_small, host_w, host_r)
-    measured = interleaved_medians(runs, xb, xr)
-    out["small_transfer_pair"] = measured["pyopencl"]
+    taken = {}
+    measured = interleaved_medians(runs, xb, xr, rounds=taken)
+    out["small_transfer_pair"], rounds["small_transfer_pair"] = measured["pyopencl"], taken["pyopencl"]
     if "ours" in measured:
-        out["small_transfer_pair.ours"] = measured["ours"]
+        out["small_transfer_pair.ours"], rounds["small_transfer_pair.ours"] = measured["ours"], taken["ours"]
     assert host_r[0] == 42
     small.release()
 
@@ -1130,10 +1161,11 @@ def fresh_process(argv: List[str], runs: int, timeout: float = 120, warm: bool =
 
 def fresh_interleaved(sides: Dict[str, Tuple[List[str], Optional[Dict[str, str]]]], runs: int,
                       timeout: float = 120) -> Dict[str, Any]:
-    """{side: (median seconds, median peak RSS MiB) or the exception it raised} over ``runs``
-    rounds of fresh processes, one per side (``argv``, ``env``) in turn, after an untimed warm run
-    each: a drift of the machine (the first-result times of both Python sides moved by a
-    third between runs here) then hits every side alike, and their ratios stay fair."""
+    """{side: (median seconds, median peak RSS MiB, [group, seconds of each round]) or the
+    exception it raised} over ``runs`` rounds of fresh processes, one per side (``argv``,
+    ``env``) in turn, after an untimed warm run each: a drift of the machine (the first-result
+    times of both Python sides moved by a third between runs here) then hits every side alike,
+    and their ratios stay fair (:func:`paired_ratio` takes them round by round)."""
     results: Dict[str, Any] = {}
     live = {}
     for side, (argv, env) in sides.items():
@@ -1153,8 +1185,9 @@ def fresh_interleaved(sides: Dict[str, Tuple[List[str], Optional[Dict[str, str]]
                 continue
             times.append(elapsed)
             rss.append(peak)
+    group = f"{os.getpid()}.{next(_GROUPS)}"
     for side, (times, rss) in live.items():
-        results[side] = (statistics.median(times), statistics.median(rss))
+        results[side] = (statistics.median(times), statistics.median(rss), [group, times])
     return results
 
 
@@ -1203,11 +1236,14 @@ def measure_fresh(python_ours: str, python_pyopencl: Optional[str], c_binary: Op
     if c_binary:
         sides["c"] = ([c_binary, "first", str(p), str(d), f"platform_name={info['platform']}",
                        f"device_name={info['device']}"], peer_env(info.get("library_path")))
+    first = res["first_result_time"]
+    first["rounds"] = {}
     for side, outcome in fresh_interleaved(sides, runs).items():
         if isinstance(outcome, Exception):
             notes[f"first.{side}"] = str(outcome)
         else:
-            res["first_result_time"][side], res["first_result_peak_rss"][side] = outcome[0] * 1e3, outcome[1]
+            first[side], res["first_result_peak_rss"][side] = outcome[0] * 1e3, outcome[1]
+            first["rounds"][side] = [outcome[2][0], [t * 1e3 for t in outcome[2][1]]]
     return res
 
 
@@ -1479,41 +1515,53 @@ def build_rows(ours: Dict[str, Any], c: Dict[str, Any], pyo: Dict[str, Any], clp
                fresh: Dict[str, Dict[str, Optional[float]]]) -> List[Dict[str, Any]]:
     rows = []
     for name, unit, better, layer, peers, what in ROWS:
+        # where each column's value comes from: (a side's results, its key there)
         if name.endswith("[beside_pyopencl]"):
             base = name.split("[")[0]
-            values = {"ours": pyo.get(f"{base}.ours"), "pyopencl": pyo.get(base),
-                      "pyopencl_fast": pyo.get(f"{base}.fast")}
+            sources = {"ours": (pyo, f"{base}.ours"), "pyopencl": (pyo, base), "pyopencl_fast": (pyo, f"{base}.fast")}
         elif name in fresh:
-            values = {"ours": fresh[name].get("ours"), "c": fresh[name].get("c"),
-                      "pyopencl": fresh[name].get("pyopencl"), "pyopencl_fast": None, "clpeak": None}
+            sources = {key: (fresh[name], key) for key in ("ours", "c", "pyopencl")}
         else:
-            values = {"ours": ours.get(name), "c": c.get(name.split("[")[0]), "pyopencl": pyo.get(name),
-                      "pyopencl_fast": pyo.get(f"{name}.fast"), "clpeak": clpeak.get(name)}
+            sources = {"ours": (ours, name), "c": (c, name.split("[")[0]), "pyopencl": (pyo, name),
+                       "pyopencl_fast": (pyo, f"{name}.fast"), "clpeak": (clpeak, name)}
         if name == "user_event_churn":
             layer = ours.get("user_event_churn.layer", layer)
-        row = {"name": name, "unit": unit}
+        row: Dict[str, Any] = {"name": name, "unit": unit}
+        row_rounds = {}
         for key in ("ours",) + PEERS:
-            value = values.get(key) if key == "ours" or key in peers else None
+            side, side_key = sources.get(key, ({}, key))
+            value = side.get(side_key) if key == "ours" or key in peers else None
             row[key] = float(value) if isinstance(value, (int, float)) and value > 0 else None
+            if row[key] is not None and side.get("rounds", {}).get(side_key):
+                row_rounds[key] = side["rounds"][side_key]
         row.update(better=better, layer=layer, description=what)
         for peer in PEERS:
             row[f"ours/{peer}"] = (row["ours"] / row[peer]) if row["ours"] and row[peer] else None
         note = ours.get("notes", {}).get(name) or pyo.get("notes", {}).get(name)
         if note:
             row["note"] = note
+        if row_rounds:
+            row["rounds"] = row_rounds   # [group, per-round values] of the columns taken in turn
         rows.append(row)
     return rows
 
 
 def evaluate_targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each target's status. The ratio judged is the median of the per-round ratios where both
+    sides were measured in turn in one process (the same interleaved group: see
+    :func:`paired_ratio`), else the ratio of the two medians; both are reported."""
     by_name = {r["name"]: r for r in rows}
     out = []
     for text, num_op, num_col, den_op, den_col, op, bound in TARGETS:
         num, den = by_name[num_op][num_col], by_name[den_op][den_col]
-        ratio = num / den if num and den else None
+        of_medians = num / den if num and den else None
+        paired = paired_ratio(by_name[num_op].get("rounds", {}).get(num_col),
+                              by_name[den_op].get("rounds", {}).get(den_col)) if of_medians else None
+        ratio = paired if paired is not None else of_medians
         status = "N/A" if ratio is None else (
             "PASS" if (ratio <= bound if op == "<=" else ratio >= bound) else "MISS")
         out.append({"target": text, "ratio": ratio, "bound": bound, "op": op, "status": status,
+                    "method": "paired" if paired is not None else "medians", "ratio_of_medians": of_medians,
                     "numerator": f"{num_op}.{num_col}", "denominator": f"{den_op}.{den_col}"})
     return out
 
@@ -1548,7 +1596,10 @@ def format_targets(targets: List[Dict[str, Any]]) -> str:
     lines = []
     for t in targets:
         ratio = "-" if t["ratio"] is None else f"{t['ratio']:.3f}"
-        lines.append(f"  {t['status']:<4}  {t['target']:<{width}}  measured {ratio:>7}  ({t['numerator']} / {t['denominator']})")
+        how = (f"per-round ratio; of medians {t['ratio_of_medians']:.3f}" if t["method"] == "paired"
+               else "ratio of medians")
+        lines.append(f"  {t['status']:<4}  {t['target']:<{width}}  measured {ratio:>7}  "
+                     f"({t['numerator']} / {t['denominator']}: {how})")
     passed = sum(t["status"] == "PASS" for t in targets)
     missed = sum(t["status"] == "MISS" for t in targets)
     lines.append(f"  {passed} pass, {missed} miss, {len(targets) - passed - missed} not measured")
@@ -1667,6 +1718,7 @@ def main(argv=None) -> int:
             only = {"OPENCL_RAW_ICDS": info["driver_library"]} if info.get("driver_library") else None
             icd = run_worker(sys.executable, "ours_icd", info, mode, 0, timeout, env=only)
             ours.setdefault("notes", {}).update(icd.pop("notes", {}))
+            ours.setdefault("rounds", {}).update(icd.pop("rounds", {}))
             ours.update(icd)
         except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
             notes["device_info[raw_icd]"] = f"the icd backend worker failed: {exc}"
