@@ -500,6 +500,20 @@ def query_with_note(group: str, function: Callable, args: tuple, param) -> Tuple
 
     Args and exceptions as :func:`query`.
     """
+    if param.__class__ is int:
+        kind = _BY_VALUE[group].get(param)
+        if kind.__class__ is Scalar:
+            # The short path of a scalar (a table hit: a valid cl_uint param): the value read
+            # straight into its ctypes object; any answer but the full size goes the long way.
+            out, size = kind.ctype(), ctypes.c_size_t()
+            try:
+                function(*args, param, kind.size, ctypes.byref(out), ctypes.byref(size))
+            except CLError as exc:
+                if exc.code != raw.CL_INVALID_VALUE:
+                    raise
+            else:
+                if size.value == kind.size:
+                    return (kind.convert(out.value) if kind.convert else out.value), None
     value = param_value(param)
     kind = _BY_VALUE[group].get(value, BYTES)
     if isinstance(kind, Binaries):

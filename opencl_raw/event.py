@@ -286,7 +286,6 @@ class Event(Handle):
         Raises CLError: ProfilingInfoNotAvailable if the queue was created without
         CL_QUEUE_PROFILING_ENABLE or the command has not completed.
         """
-        from . import _info
         return _info.query("EventProfiling", checked.clGetEventProfilingInfo, (self.handle,), param)
 
     @property
