@@ -274,6 +274,9 @@ class LocalMemory:
 
 _CTYPES_DATA = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)
 _MEM_SIZE = ctypes.sizeof(raw.cl_mem)
+# the size_t sizes set_arg passes to clSetKernelArg's bare entry point (read-only to the driver)
+_C_MEM_SIZE = ctypes.c_size_t(_MEM_SIZE)
+_C_SIZES = {n: ctypes.c_size_t(n) for n in (1, 2, 4, 8, 16, 32, 64, 128)}
 
 
 def _sized_bytes(value: Any, what: str) -> bytes:
@@ -466,13 +469,18 @@ class Kernel(Handle):
     # (_unchanging); _arg_held: index -> the memory object or sampler the driver has as that
     # argument, held until the index gets another value (a forgotten cache and a refused set
     # leave it: the driver still has the handle); _args_seen: _handle.RELEASES[0] when no held
-    # object was released (see _check_arg_handles)
+    # object was released (see _check_arg_handles); _pointer_args: the indexes of pointer
+    # arguments, or None until read (see _pointer_indexes)
     __slots__ = ("_arg_types_cache", "_arg_values", "_arg_sources", "_arg_held", "_args_seen", "_pointer_args")
     _ctype = raw.cl_kernel
     _copy_hint = "; Kernel.clone() makes a new cl_kernel with the same arguments"
     _retain_name, _release_name = "clRetainKernel", "clReleaseKernel"
     _info_group, _info_function = "Kernel", "clGetKernelInfo"
     _attr_prefixes = ("CL_KERNEL_",)
+
+    def _adopt(self, handle, retain: bool, owned: bool = True) -> None:
+        Handle._adopt(self, handle, retain, owned)
+        self._arg_values, self._arg_sources, self._arg_held, self._pointer_args = {}, {}, {}, None
 
     def set_arg(self, index: int, value: Any) -> None:
         """Set argument ``index`` (clSetKernelArg); see :func:`kernel_arg` for accepted values.
@@ -500,42 +508,40 @@ class Kernel(Handle):
         # OpenCL keeps argument values between enqueues, so an argument set again to the same
         # value is not sent. The shortest path: the very object set last time, when it cannot
         # have changed (_arg_sources holds only such objects) and is not released.
-        handle = self._handle
         try:
-            values, sources = self._arg_values, self._arg_sources
-            if sources[index] is value and index.__class__ is int and handle is not None and \
+            if self._arg_sources[index] is value and index.__class__ is int and self._handle is not None and \
                     getattr(value, "_handle", self) is not None:
                 return
-        except (AttributeError, TypeError):   # nothing set yet, or forgotten; an unhashable index
-            values = sources = None
-        except KeyError:                      # a new index
+        except (TypeError, KeyError):          # an unhashable index; a new one
             pass
+        handle, values, sources, held = self._handle, self._arg_values, self._arg_sources, self._arg_held
         if type(index) is not int or not 0 <= index <= 0xFFFFFFFF:
             index = _arg_index(index)
         if handle is None:
             handle = self.handle               # raises ReleasedHandleError
-        if values is None:
-            values, sources = self._arg_values, self._arg_sources = {}, {}
-        held = getattr(self, "_arg_held", None)
-        if held is None:
-            held = self._arg_held = {}
         kind = _ARG_KINDS.get(value.__class__) or _arg_kind(value.__class__)
-        set_kernel_arg = bare(raw.clSetKernelArg)
+        fn = raw.clSetKernelArg
+        try:
+            set_kernel_arg = fn._bare
+        except AttributeError:
+            set_kernel_arg = bare(fn)
         c_index = index if index < 0x80000000 else ctypes.c_uint(index)   # (bare: a Python int goes as a C int)
         if kind is _MEM:                       # what kernel_arg and _arg_key do, inline
             mem = value._handle                # (the same object as last time returned above)
             if mem is None:
                 mem = value.handle             # raises ReleasedHandleError
-            status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, _MEM_SIZE), ctypes.byref(mem))
+            status = set_kernel_arg(handle, c_index, _C_MEM_SIZE, ctypes.byref(mem))
             if status:
                 self._refused(index, _MEM_SIZE, status)
             values[index] = sources[index] = held[index] = value
             return
         if kind is _NUMPY:
-            key = value.tobytes()
+            key = memoryview(value).tobytes()  # (value.tobytes(), in half the time)
             if values.get(index) != key:
-                self._check_pointer_arg(index, value)
-                status = set_kernel_arg(handle, c_index, shared(ctypes.c_size_t, len(key)), key)
+                if index in self._pointer_indexes():
+                    self._check_pointer_arg(index, value)
+                size = _C_SIZES.get(len(key)) or shared(ctypes.c_size_t, len(key))
+                status = set_kernel_arg(handle, c_index, size, key)
                 if status:
                     self._refused(index, len(key), status)
                 values[index] = key
@@ -569,16 +575,19 @@ class Kernel(Handle):
         ends in ``*``) and ``value`` is the bytes of a number: a driver reads them as a cl_mem
         (PoCL and Oclgrind crash). Allowed there: None (NULL), LocalMemory (a ``__local`` pointer)
         and ctypes pointers (a raw ``cl_mem``). Unknown types (no argument info) are not checked."""
-        try:
-            pointers = self._pointer_args
-        except AttributeError:
-            known = self._arg_types_and_bits()
-            pointers = self._pointer_args = frozenset(
-                i for i, name in enumerate(known[0]) if name.endswith("*")) if known else frozenset()
-        if index in pointers and value is not None and not isinstance(value, (LocalMemory, ctypes.c_void_p)):
+        if index in self._pointer_indexes() and value is not None and not isinstance(value, (LocalMemory, ctypes.c_void_p)):
             raise TypeError(f"kernel argument {index} is a pointer ({self._arg_types_and_bits()[0][index]}): give "
                             f"a memory object, None for NULL or LocalMemory for a __local pointer, not "
                             f"{type(value).__name__}")
+
+    def _pointer_indexes(self) -> frozenset:
+        """The indexes of the kernel's pointer arguments, read once (empty without argument info)."""
+        pointers = self._pointer_args
+        if pointers is None:
+            known = self._arg_types_and_bits()
+            pointers = self._pointer_args = frozenset(
+                i for i, name in enumerate(known[0]) if name.endswith("*")) if known else frozenset()
+        return pointers
 
     def _refused(self, index: int, size: int, status: int) -> None:
         """Raise the CLError of a refused clSetKernelArg. The driver keeps the index's old value,
@@ -598,15 +607,13 @@ class Kernel(Handle):
         which this object cannot see. The memory objects set through this object stay held
         (the driver may still have them) until their indexes are set again.
         """
-        self._arg_values = self._arg_sources = None
+        self._arg_values, self._arg_sources = {}, {}
 
     def _forget_arg(self, index: int) -> None:
         """Make the next :meth:`set_arg` of ``index`` call clSetKernelArg; the index was set another
         way through this object (an SVM pointer), so the driver no longer has its held object."""
-        for record in (getattr(self, "_arg_values", None), getattr(self, "_arg_sources", None),
-                       getattr(self, "_arg_held", None)):
-            if record is not None:
-                record.pop(index, None)
+        for record in (self._arg_values, self._arg_sources, self._arg_held):
+            record.pop(index, None)
 
     def set_args(self, *values: Any) -> None:
         """Set arguments 0, 1, ... from ``values`` in order (clSetKernelArg each); see :meth:`set_arg`."""
@@ -732,9 +739,8 @@ class Kernel(Handle):
         if cached is not _NOT_QUERIED:
             copy._arg_types_cache = cached
         # the copy has the same argument values: it holds the same objects, and knows what it has
-        for name in ("_arg_values", "_arg_sources", "_arg_held"):
-            record = getattr(self, name, None)
-            setattr(copy, name, None if record is None else dict(record))
+        copy._arg_values, copy._arg_sources, copy._arg_held = (
+            dict(self._arg_values), dict(self._arg_sources), dict(self._arg_held))
         return copy
 
     def set_arg_svm_pointer(self, index: int, svm_or_pointer: Any) -> None:
@@ -980,7 +986,7 @@ def _check_arg_handles(kernel: Kernel) -> None:
     arguments. Once none is, the kernel notes ``RELEASES[0]``: until another handle object is
     released, none of its arguments can be (set_arg refuses released ones)."""
     releases = RELEASES[0]
-    for index, value in (getattr(kernel, "_arg_held", None) or {}).items():
+    for index, value in kernel._arg_held.items():
         if isinstance(value, Handle) and value._handle is None:
             raise ReleasedHandleError(f"argument {index} of kernel {kernel.function_name!r} is a released "
                                       f"{type(value).__name__}; set the argument again")
@@ -1088,6 +1094,11 @@ def _launch_shape(queue, global_size, local_size, global_offset):
     return shape
 
 
+#: CommandQueue._last_launch before a launch: (global_size, local_size, global_offset, shape) of
+#: the queue's last launch whose shape came from the cache (see enqueue_nd_range_kernel)
+_NO_LAUNCH = (_NOT_QUERIED, _NOT_QUERIED, _NOT_QUERIED, None)
+
+
 def _runs_native_kernels(device: Device) -> bool:
     """Whether CL_DEVICE_EXECUTION_CAPABILITIES has CL_EXEC_NATIVE_KERNEL."""
     return bool(device.get_info(raw.CL_DEVICE_EXECUTION_CAPABILITIES) & raw.CL_EXEC_NATIVE_KERNEL)
@@ -1128,19 +1139,22 @@ class _QueueKernels:
         # layer's error handling.
         if kernel.__class__ is not Kernel and not isinstance(kernel, Kernel):
             raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
-        try:
-            dims, offset, gsize, lsize = self._launch_limits.shapes[(global_size, local_size, global_offset)]
-            if global_size.__class__ is not int:          # (a 64.0 finds the entry of 64: see _exact)
-                if global_size.__class__ is not tuple:
+        last = getattr(self, "_last_launch", _NO_LAUNCH)
+        if last[0] is global_size and last[1] is local_size and last[2] is global_offset:
+            # the very size objects of this queue's last launch: ints, tuples of ints or None
+            # (immutable, and held there), so the same shape
+            dims, offset, gsize, lsize = last[3]
+        else:
+            try:
+                shape = self._launch_limits.shapes[(global_size, local_size, global_offset)]
+                if not (_exact(global_size) and global_size is not None and _exact(local_size)
+                        and _exact(global_offset)):  # (a 64.0 finds the entry of 64: see _exact)
                     raise KeyError
-                for size in global_size:
-                    if size.__class__ is not int:
-                        raise KeyError
-            if (local_size is not None and not _exact(local_size)) or \
-                    (global_offset is not None and not _exact(global_offset)):
-                raise KeyError
-        except (AttributeError, KeyError, TypeError):      # limits not read yet; new sizes; lists
-            dims, offset, gsize, lsize = _launch_shape(self, global_size, local_size, global_offset)
+            except (AttributeError, KeyError, TypeError):  # limits not read yet; new sizes; lists
+                shape = _launch_shape(self, global_size, local_size, global_offset)
+            else:
+                self._last_launch = (global_size, local_size, global_offset, shape)
+            dims, offset, gsize, lsize = shape
         queue_handle, kernel_handle = self._handle, kernel._handle
         if queue_handle is None or kernel_handle is None:
             raise ReleasedHandleError(f"{'CommandQueue' if queue_handle is None else 'Kernel'} was released")

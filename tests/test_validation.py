@@ -144,6 +144,24 @@ def test_launch_limits_are_read_once_per_queue(queue, ids, monkeypatch):
     assert calls == []
 
 
+def test_each_launch_runs_the_sizes_it_was_given(queue, ids):
+    """The queue keeps the shape of its last launch for the very same size objects: launches
+    that give the same objects, equal ones, other sizes, lists and offsets, in turn, each run
+    their own NDRange (the ids kernel writes global ids from index 0)."""
+    kernel, buffer = ids
+    same = (8,)
+    launches = [(same, None), (same, None), (same, None), ((16,), 4), (same, None), ([8], 2), (same, None),
+                (24, 1000), (same, None), (24, 1000), ((8,), None), (same, None), (same, 3)]
+    for global_size, offset in launches:
+        queue.enqueue_fill_buffer(buffer, np.uint64(0))
+        queue.enqueue_nd_range_kernel(kernel, global_size, None, offset, event=False)
+        got = queue.enqueue_read_buffer(buffer).view(np.uint64)[:32]
+        n = global_size if isinstance(global_size, int) else global_size[0]
+        expected = np.zeros(32, dtype=np.uint64)
+        expected[:n] = (offset or 0) + np.arange(n, dtype=np.uint64)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{global_size!r}, offset {offset}")
+
+
 def test_oclgrind_refuses_non_uniform_work_groups_as_opencl_1_2(run_oclgrind):
     """On Oclgrind (OpenCL 1.2, where work-groups are always uniform) the refusal names the version."""
     result = run_oclgrind("""
