@@ -27,10 +27,10 @@ def _plain_array(obj: Any):
     np = sys.modules.get("numpy")
     if np is None or obj.__class__ is not np.ndarray:
         return None
-    flags = obj.flags
-    if not (flags.c_contiguous and flags.writeable) or not obj.nbytes or obj.dtype.hasobject:
+    flags, nbytes = obj.flags, obj.nbytes
+    if not (flags.c_contiguous and flags.writeable) or not nbytes or obj.dtype.hasobject:
         return None
-    return obj, _array_address(obj), obj.nbytes
+    return obj, ctypes.addressof(ctypes.c_char.from_buffer(obj)), nbytes   # (as _array_address)
 
 
 def _view(obj: Any, what: str) -> memoryview:

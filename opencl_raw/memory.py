@@ -638,22 +638,24 @@ class _QueueMemory:
     """CommandQueue methods that move data between host memory and memory objects."""
 
     def enqueue_write_buffer(self, buffer: Buffer, host: Any, blocking: bool = True, offset: int = 0,
-                             wait_for: Sequence[Event] = ()) -> Event:
+                             wait_for: Sequence[Event] = (), event: bool = True) -> Optional[Event]:
         """Write all of ``host`` (``host.nbytes`` bytes) into ``buffer`` at byte ``offset``
-        (clEnqueueWriteBuffer).
+        (clEnqueueWriteBuffer). Returns the Event.
 
         ``host``: any buffer-protocol object; a non-contiguous array is copied first.
         Non-blocking writes keep ``host`` alive until the command completes.
+        ``event=False`` (blocking only) asks the driver for no event and returns None.
         Raises ValueError if the bytes do not fit the buffer or there are none (OpenCL has
-        no empty transfers); TypeError for bad types (``buffer`` not a Buffer, an Image
-        included; host memory of Python objects); CLError from the driver.
+        no empty transfers), or for ``event=False`` with ``blocking=False``; TypeError for
+        bad types (``buffer`` not a Buffer, an Image included; host memory of Python
+        objects); CLError from the driver.
         """
         keep, address, nbytes = _host.source(host, "host")
         return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", buffer, blocking, offset, keep,
-                              address, nbytes, wait_for)
+                              address, nbytes, wait_for, event)
 
     def enqueue_read_buffer(self, buffer: Buffer, host: Any = None, blocking: bool = True, offset: int = 0,
-                            wait_for: Sequence[Event] = ()):
+                            wait_for: Sequence[Event] = (), event: bool = True):
         """Read ``host.nbytes`` bytes of ``buffer`` at byte ``offset`` into ``host``
         (clEnqueueReadBuffer). Returns the Event.
 
@@ -662,8 +664,9 @@ class _QueueMemory:
         end is read (blocking) and returned instead of the Event (empty, with no command,
         when ``offset`` is the buffer's size); view it with ``.view(dtype)``. Non-blocking
         reads keep ``host`` alive until the command completes.
+        ``event=False`` (blocking only) asks the driver for no event and returns None.
         Raises ValueError for a read past the buffer's end, a 0-byte, read-only or
-        non-contiguous destination, or ``host=None`` with ``blocking=False``;
+        non-contiguous destination, ``host=None`` or ``event=False`` with ``blocking=False``;
         TypeError for bad types (``buffer`` not a Buffer, an Image included; host memory of
         Python objects); CLError from the driver.
         """
@@ -675,16 +678,18 @@ class _QueueMemory:
             _host.check_range(offset, 0, size, "enqueue_read_buffer")
             out = np.empty(size - offset, dtype=np.uint8)
             if out.size:                  # (at the very end: nothing to read, and no command)
-                self.enqueue_read_buffer(buffer, out, True, offset, wait_for).release()
+                self.enqueue_read_buffer(buffer, out, True, offset, wait_for, event=False)
             return out
         keep, address, nbytes = _host.destination(host, "host")
         return self._transfer("clEnqueueReadBuffer", "enqueue_read_buffer", buffer, blocking, offset, keep,
-                              address, nbytes, wait_for)
+                              address, nbytes, wait_for, event)
 
-    def _transfer(self, c_name, method, buffer, blocking, offset, keep, address, nbytes, wait_for) -> Event:
+    def _transfer(self, c_name, method, buffer, blocking, offset, keep, address, nbytes, wait_for,
+                  event) -> Optional[Event]:
         # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature; a non-blocking
-        # command pins its host object until it completes. The per-call path is kept short
-        # (issue 7): the buffer's cached size, and the raw entry point with ctypes values.
+        # command pins its host object until it completes (through its event). The per-call
+        # path is kept short (issue 7): the buffer's cached size, and the raw entry point with
+        # ctypes values.
         try:
             size = buffer._size if buffer.__class__ is Buffer else None
         except AttributeError:            # not read yet
@@ -700,13 +705,19 @@ class _QueueMemory:
         queue_handle = self._handle
         if queue_handle is None:
             queue_handle = self.handle    # raises ReleasedHandleError
-        event = raw.cl_event()
+        if not event and not blocking:
+            raise ValueError(f"{method}: event=False needs blocking=True (the event of a non-blocking "
+                             "transfer keeps its host memory alive until it completes)")
+        handle = raw.cl_event() if event else None
         status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
                                             shared(ctypes.c_size_t, offset), shared(ctypes.c_size_t, nbytes),
-                                            ctypes.c_void_p(address), n, events, ctypes.byref(event))
+                                            ctypes.c_void_p(address), n, events,
+                                            ctypes.byref(handle) if event else None)
         if status:
             raise CLError(status, c_name)
-        result = enqueued(self, event)
+        if not event:
+            return None
+        result = enqueued(self, handle)
         if not blocking:
             pin_until_complete(result, keep)
         return result

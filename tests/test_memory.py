@@ -331,6 +331,25 @@ def test_fill_buffer(context, queue):
     buffer.release()
 
 
+def test_blocking_transfers_without_an_event(context, queue):
+    """event=False: a blocking write and read ask the driver for no event and return None; the
+    bytes still move. A non-blocking one needs its event (it pins the host memory): ValueError,
+    and nothing is written."""
+    buffer = context.create_buffer(RW, 16)
+    queue.enqueue_write_buffer(buffer, np.zeros(4, dtype=np.int32))
+    assert queue.enqueue_write_buffer(buffer, np.arange(4, dtype=np.int32), event=False) is None
+    out = np.zeros(4, dtype=np.int32)
+    assert queue.enqueue_read_buffer(buffer, out, offset=0, event=False) is None
+    np.testing.assert_array_equal(out, np.arange(4))
+    with pytest.raises(ValueError, match="event=False needs blocking=True"):
+        queue.enqueue_write_buffer(buffer, np.full(4, 7, dtype=np.int32), blocking=False, event=False)
+    with pytest.raises(ValueError, match="event=False needs blocking=True"):
+        queue.enqueue_read_buffer(buffer, out, blocking=False, event=False)
+    queue.finish()
+    np.testing.assert_array_equal(_read(queue, buffer, np.int32), np.arange(4))
+    buffer.release()
+
+
 def test_fill_buffer_validation(context, queue, refuse_driver):
     buffer = context.create_buffer(RW, 256)
     refuse_driver()
