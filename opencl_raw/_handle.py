@@ -57,6 +57,8 @@ def bare(fn):
 #: ctype -> {value: ctypes value}: the wide integers passed to bare entry points (size_t sizes,
 #: cl_bitfield flags); read-only to the driver, so shared (at most 256 per ctype)
 _SHARED: dict = {}
+#: the shared size_t values, for hot paths to look up before calling shared()
+SIZE_T: dict = _SHARED.setdefault(ctypes.c_size_t, {})
 
 
 def shared(ctype, value: int):

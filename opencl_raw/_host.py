@@ -27,10 +27,13 @@ def _plain_array(obj: Any):
     np = sys.modules.get("numpy")
     if np is None or obj.__class__ is not np.ndarray:
         return None
-    flags, nbytes = obj.flags, obj.nbytes
-    if not (flags.c_contiguous and flags.writeable) or not nbytes or obj.dtype.hasobject:
+    try:   # ctypes takes only a writable, C-contiguous, non-empty buffer (as _array_address)
+        address = ctypes.addressof(ctypes.c_char.from_buffer(obj))
+    except (TypeError, ValueError):
         return None
-    return obj, ctypes.addressof(ctypes.c_char.from_buffer(obj)), nbytes   # (as _array_address)
+    if obj.dtype.hasobject:
+        return None
+    return obj, address, obj.nbytes
 
 
 def _view(obj: Any, what: str) -> memoryview:

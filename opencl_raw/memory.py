@@ -15,7 +15,7 @@ import operator
 import weakref
 
 from . import _callbacks, _host, _info, _pins, checked, raw
-from ._handle import Handle, bare, handle_array, properties_array, shared
+from ._handle import SIZE_T, Handle, bare, handle_array, properties_array, shared
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
 from .event import Event, enqueued, pin_until_complete, wait_list
@@ -650,9 +650,8 @@ class _QueueMemory:
         bad types (``buffer`` not a Buffer, an Image included; host memory of Python
         objects); CLError from the driver.
         """
-        keep, address, nbytes = _host.source(host, "host")
-        return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", buffer, blocking, offset, keep,
-                              address, nbytes, wait_for, event)
+        return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", _host.source, buffer, host, blocking,
+                              offset, wait_for, event)
 
     def enqueue_read_buffer(self, buffer: Buffer, host: Any = None, blocking: bool = True, offset: int = 0,
                             wait_for: Sequence[Event] = (), event: bool = True):
@@ -680,16 +679,18 @@ class _QueueMemory:
             if out.size:                  # (at the very end: nothing to read, and no command)
                 self.enqueue_read_buffer(buffer, out, True, offset, wait_for, event=False)
             return out
-        keep, address, nbytes = _host.destination(host, "host")
-        return self._transfer("clEnqueueReadBuffer", "enqueue_read_buffer", buffer, blocking, offset, keep,
-                              address, nbytes, wait_for, event)
+        return self._transfer("clEnqueueReadBuffer", "enqueue_read_buffer", _host.destination, buffer, host, blocking,
+                              offset, wait_for, event)
 
-    def _transfer(self, c_name, method, buffer, blocking, offset, keep, address, nbytes, wait_for,
+    def _transfer(self, c_name, method, host_memory, buffer, host, blocking, offset, wait_for,
                   event) -> Optional[Event]:
-        # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature; a non-blocking
-        # command pins its host object until it completes (through its event). The per-call
-        # path is kept short (issue 7): the buffer's cached size, and the raw entry point with
-        # ctypes values.
+        # clEnqueueReadBuffer and clEnqueueWriteBuffer share one signature;
+        # ``host_memory`` is _host.source or _host.destination. A non-blocking command pins its
+        # host object until it completes (through its event). The per-call path is kept short
+        # (issue 7): a plain numpy array read once, the buffer's cached size, the bare entry
+        # point with shared ctypes values.
+        plain = _host._plain_array(host)
+        keep, address, nbytes = plain if plain is not None else host_memory(host, "host")
         try:
             size = buffer._size if buffer.__class__ is Buffer else None
         except AttributeError:            # not read yet
@@ -706,13 +707,19 @@ class _QueueMemory:
         if queue_handle is None:
             queue_handle = self.handle    # raises ReleasedHandleError
         if not event and not blocking:
-            raise ValueError(f"{method}: event=False needs blocking=True (the event of a non-blocking "
-                             "transfer keeps its host memory alive until it completes)")
+            raise ValueError(f"{method}: event=False needs blocking=True (the event of a "
+                             "non-blocking transfer keeps its host memory alive until it completes)")
         handle = raw.cl_event() if event else None
-        status = bare(getattr(raw, c_name))(queue_handle, buffer._handle, 1 if blocking else 0,
-                                            shared(ctypes.c_size_t, offset), shared(ctypes.c_size_t, nbytes),
-                                            ctypes.c_void_p(address), n, events,
-                                            ctypes.byref(handle) if event else None)
+        fn = getattr(raw, c_name)
+        try:
+            enqueue = fn._bare
+        except AttributeError:
+            enqueue = bare(fn)
+        c_offset, c_nbytes = SIZE_T.get(offset), SIZE_T.get(nbytes)
+        status = enqueue(queue_handle, buffer._handle, 1 if blocking else 0,
+                         shared(ctypes.c_size_t, offset) if c_offset is None else c_offset,
+                         shared(ctypes.c_size_t, nbytes) if c_nbytes is None else c_nbytes,
+                         ctypes.c_void_p(address), n, events, ctypes.byref(handle) if event else None)
         if status:
             raise CLError(status, c_name)
         if not event:

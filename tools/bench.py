@@ -869,6 +869,22 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
             return perf() - t0
         return run
 
+    def enqueue_floor(kernel, queue):
+        # the least a Python loop can pay per unchanged launch: clEnqueueNDRangeKernel alone, through
+        # a ctypes function without argtypes, on ours' queue and kernel (arguments set by its loop)
+        from opencl_raw import raw as ours_raw
+        from opencl_raw._handle import bare
+        enqueue, finish = bare(ours_raw.clEnqueueNDRangeKernel), bare(ours_raw.clFinish)
+        q_h, k_h, gsize = queue.handle, kernel.handle, (ctypes.c_size_t * 1)(GLOBAL_SIZE)
+
+        def run(n):
+            t0 = perf()
+            for _ in range(n):
+                enqueue(q_h, k_h, 1, None, gsize, None, 0, None, None)
+            finish(q_h)
+            return perf() - t0
+        return run
+
     for name, changing, finish_each, batch, repeats in (
             ("launch_unchanged", False, False, lb, lr), ("launch_changing", True, False, lb, lr),
             ("launch_latency_wall", False, True, tb, tr)):
@@ -877,8 +893,12 @@ def worker_pyopencl(platform_index: int, device_index: int, counts: Dict[str, in
                 "Kernel.set_args + enqueue_nd_range_kernel": set_args_enqueue(changing, finish_each)}
         if beside and not finish_each:
             runs["ours"] = handle_launches(ours_kernel, ours_queue, ours_triples, changing, finish_each)
+            if not changing:
+                runs["floor"] = enqueue_floor(ours_kernel, ours_queue)
         taken: Dict[str, Any] = {}
         measured = interleaved_medians(runs, batch, repeats, rounds=taken)
+        if "floor" in measured:
+            out[f"{name}.floor"], rounds[f"{name}.floor"] = measured.pop("floor"), taken["floor"]
         if "ours" in measured:
             out[f"{name}.ours"], rounds[f"{name}.ours"] = measured.pop("ours"), taken["ours"]
         out[name], rounds[name] = measured.pop("idiomatic"), taken["idiomatic"]
@@ -1440,6 +1460,10 @@ for _op in ("launch_unchanged", "launch_changing", "small_transfer_pair"):
     _row(f"{_op}[beside_pyopencl]", "us", "lower", "handle", ("pyopencl", "pyopencl_fast"),
          "the handle layer's loop of the row above in pyopencl's process, in turn with pyopencl's loops "
          "(the same interpreter, driver threads and moment): the pyopencl targets' measure")
+_row("launch_unchanged[floor_beside_pyopencl]", "us", "lower", "bare_ctypes", ("pyopencl", "pyopencl_fast"),
+     "clEnqueueNDRangeKernel alone through a ctypes function without argtypes (no set_arg, no checks), "
+     "in turn with the loops of launch_unchanged[beside_pyopencl]: the least a Python loop pays per "
+     "unchanged launch, the floor of the pyopencl launch targets")
 _row("launch_latency_event", "us", "lower", "handle", ("c", "pyopencl"),
      "event profiling QUEUED->END per launch of the 64-work-item kernel (later clpeak versions' measure)")
 _row("clpeak_kernel_latency", "us", "lower", "handle", ("clpeak",),
@@ -1516,9 +1540,10 @@ def build_rows(ours: Dict[str, Any], c: Dict[str, Any], pyo: Dict[str, Any], clp
     rows = []
     for name, unit, better, layer, peers, what in ROWS:
         # where each column's value comes from: (a side's results, its key there)
-        if name.endswith("[beside_pyopencl]"):
+        if name.endswith("_beside_pyopencl]") or name.endswith("[beside_pyopencl]"):
             base = name.split("[")[0]
-            sources = {"ours": (pyo, f"{base}.ours"), "pyopencl": (pyo, base), "pyopencl_fast": (pyo, f"{base}.fast")}
+            mine = f"{base}.floor" if "[floor_" in name else f"{base}.ours"
+            sources = {"ours": (pyo, mine), "pyopencl": (pyo, base), "pyopencl_fast": (pyo, f"{base}.fast")}
         elif name in fresh:
             sources = {key: (fresh[name], key) for key in ("ours", "c", "pyopencl")}
         else:
@@ -1762,6 +1787,10 @@ def main(argv=None) -> int:
     print()
     print("targets (issue 7):")
     print(format_targets(targets))
+    floor = next(r for r in rows if r["name"] == "launch_unchanged[floor_beside_pyopencl]")
+    if floor["ours/pyopencl"] and floor["ours/pyopencl_fast"]:
+        print(f"  floor of the two pyopencl launch targets: clEnqueueNDRangeKernel alone through bare ctypes is "
+              f"{floor['ours/pyopencl']:.3f}x pyopencl idiomatic and {floor['ours/pyopencl_fast']:.3f}x its fast path")
     elapsed = time.perf_counter() - started
     load_after = _load_average()
     print(f"\nfinished in {elapsed:.0f} s; load average {load_before} before, {load_after} after "
