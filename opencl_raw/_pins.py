@@ -7,8 +7,8 @@ they only drop a dictionary entry, so nothing blocks in a destructor.
 """
 from __future__ import annotations
 
+import _thread
 import itertools
-import threading
 
 from . import raw
 from .errors import FunctionUnavailableError
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 _pins: Dict[int, Any] = {}
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _keys = itertools.count(1)
 
 

@@ -41,12 +41,12 @@ an Oclgrind device; enqueues that do not wait may report after the block ends.
 """
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import re
 import sys
 import tempfile
-import threading
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
 from . import raw
@@ -64,7 +64,7 @@ CHECK_VARIABLES = {
     "uniform_writes": "OCLGRIND_UNIFORM_WRITES",
 }
 
-_lock = threading.RLock()
+_lock = _thread.RLock()
 _FIELD = re.compile(r"^\t(Kernel|Function|Error):\s*(.*?)\s*$", re.M)
 
 

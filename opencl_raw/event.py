@@ -13,7 +13,6 @@ it may run on a driver thread, and an exception inside it goes to ``sys.unraisab
 from __future__ import annotations
 
 import ctypes
-import threading
 import time
 
 from . import _callbacks, _exit, _gate, _info, _pins, checked, raw
@@ -165,6 +164,7 @@ def _done_within(event: "Event", deadline: float) -> bool:
     if status == raw.CL_QUEUED:
         _flush_queue_of(event)
     if _callbacks_allowed(event):
+        import threading               # (the handle layer needs it only here)
         done = threading.Event()
         key = _callbacks.register(lambda status: done.set(), once=True)
         try:

@@ -36,11 +36,11 @@ standard library.
 """
 from __future__ import annotations
 
+import _thread
 import collections
 import ctypes
 import os
 import sys
-import threading
 from ctypes import POINTER, byref, cast, pointer, sizeof  # noqa: F401  (re-exported for C-style use)
 
 from ._generated import *  # noqa: F401,F403
@@ -58,11 +58,11 @@ INSTALL_HINT = (
     "or point OPENCL_RAW_LIBRARY at an OpenCL library file."
 )
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _library: Optional[ctypes.CDLL] = None
 _library_error: Optional[LibraryNotFoundError] = None
 BACKENDS = ("loader", "icd")
-_backend_lock = threading.Lock()
+_backend_lock = _thread.allocate_lock()
 _backend: Optional[str] = None
 _backend_auto = False        # chosen by default (not by OPENCL_RAW_BACKEND or load_icd)
 

@@ -532,3 +532,50 @@ def test_handle_is_the_base_of_every_class():
                 cl.Kernel, cl.Event):
         assert issubclass(cls, Handle)
     assert cl.Platform._release_name is None        # platforms are not reference counted
+
+
+FIRST_KERNEL = """
+import sys
+before = set(sys.modules)
+import array
+import opencl_raw as cl
+from opencl_raw import raw
+device = cl.select_device()
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+kernel = context.create_program_with_source(
+    "__kernel void add(__global const int *a, __global int *b, int v)"
+    " { size_t i = get_global_id(0); b[i] = a[i] + v; }").build().create_kernel("add")
+a = context.create_buffer(raw.CL_MEM_READ_ONLY | raw.CL_MEM_COPY_HOST_PTR, host_buffer=array.array("i", range(8)))
+b = context.create_buffer(raw.CL_MEM_READ_WRITE, 32)
+kernel.set_args(a, b, raw.cl_int(5))
+queue.enqueue_nd_range_kernel(kernel, (8,))
+out = array.array("i", bytes(32))
+queue.enqueue_read_buffer(b, out)
+new = sorted(set(sys.modules) - before)
+import json
+print(json.dumps({"out": list(out), "new": new}))
+"""
+
+
+def test_a_first_kernel_result_imports_only_what_it_needs(cl_target):
+    """A process that runs one kernel and reads its result imports none of the modules the
+    binding keeps off that path for its start-up time (issue 7): numpy (no numpy host memory
+    used), enum (made with the first enum value), threading (locks from _thread), typing, re,
+    inspect and importlib.util. Counted against what the interpreter had imported before."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+               OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
+    # -S: no site module, whose .pth files may import some of them first (pyenv's certifi does)
+    done = subprocess.run([sys.executable, "-S", "-c", FIRST_KERNEL], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["out"] == list(range(5, 13))
+    assert "opencl_raw.raw" in result["new"]          # (the check sees the binding's imports)
+    kept_off = {"numpy", "enum", "threading", "typing", "re", "inspect", "importlib.util"}
+    assert kept_off.isdisjoint(result["new"]), sorted(kept_off & set(result["new"]))
