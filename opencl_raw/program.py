@@ -1094,11 +1094,6 @@ def _launch_shape(queue, global_size, local_size, global_offset):
     return shape
 
 
-#: CommandQueue._last_launch before a launch: (global_size, local_size, global_offset, shape) of
-#: the queue's last launch whose shape came from the cache (see enqueue_nd_range_kernel)
-_NO_LAUNCH = (_NOT_QUERIED, _NOT_QUERIED, _NOT_QUERIED, None)
-
-
 def _runs_native_kernels(device: Device) -> bool:
     """Whether CL_DEVICE_EXECUTION_CAPABILITIES has CL_EXEC_NATIVE_KERNEL."""
     return bool(device.get_info(raw.CL_DEVICE_EXECUTION_CAPABILITIES) & raw.CL_EXEC_NATIVE_KERNEL)
@@ -1139,22 +1134,19 @@ class _QueueKernels:
         # layer's error handling.
         if kernel.__class__ is not Kernel and not isinstance(kernel, Kernel):
             raise TypeError(f"kernel must be a Kernel, got {type(kernel).__name__}")
-        last = getattr(self, "_last_launch", _NO_LAUNCH)
-        if last[0] is global_size and last[1] is local_size and last[2] is global_offset:
-            # the very size objects of this queue's last launch: ints, tuples of ints or None
-            # (immutable, and held there), so the same shape
-            dims, offset, gsize, lsize = last[3]
-        else:
-            try:
-                shape = self._launch_limits.shapes[(global_size, local_size, global_offset)]
-                if not (_exact(global_size) and global_size is not None and _exact(local_size)
-                        and _exact(global_offset)):  # (a 64.0 finds the entry of 64: see _exact)
+        try:
+            dims, offset, gsize, lsize = self._launch_limits.shapes[(global_size, local_size, global_offset)]
+            if global_size.__class__ is not int:          # (a 64.0 finds the entry of 64: see _exact)
+                if global_size.__class__ is not tuple:
                     raise KeyError
-            except (AttributeError, KeyError, TypeError):  # limits not read yet; new sizes; lists
-                shape = _launch_shape(self, global_size, local_size, global_offset)
-            else:
-                self._last_launch = (global_size, local_size, global_offset, shape)
-            dims, offset, gsize, lsize = shape
+                for size in global_size:
+                    if size.__class__ is not int:
+                        raise KeyError
+            if (local_size is not None and not _exact(local_size)) or \
+                    (global_offset is not None and not _exact(global_offset)):
+                raise KeyError
+        except (AttributeError, KeyError, TypeError):      # limits not read yet; new sizes; lists
+            dims, offset, gsize, lsize = _launch_shape(self, global_size, local_size, global_offset)
         queue_handle, kernel_handle = self._handle, kernel._handle
         if queue_handle is None or kernel_handle is None:
             raise ReleasedHandleError(f"{'CommandQueue' if queue_handle is None else 'Kernel'} was released")

@@ -53,9 +53,8 @@ class CommandQueue(_QueueMemory, _QueueImages, _QueueKernels, _QueueEvents, _Que
 
     # _device: the Device (known at creation, else asked once); _context_ref: a weak reference to
     # the Context object it was made with; _launch_limits: the device limits enqueue_nd_range_kernel
-    # checks, read once (see program._launch_limits); _last_launch: the sizes and shape of the last
-    # launch (see program._NO_LAUNCH)
-    __slots__ = ("_device", "_context_ref", "_launch_limits", "_last_launch")
+    # checks, read once (see program._launch_limits)
+    __slots__ = ("_device", "_context_ref", "_launch_limits")
     _ctype = raw.cl_command_queue
     _retain_name, _release_name = "clRetainCommandQueue", "clReleaseCommandQueue"
     _info_group, _info_function = "CommandQueue", "clGetCommandQueueInfo"
