@@ -36,14 +36,30 @@ def _plain_array(obj: Any):
     return obj, address, obj.nbytes
 
 
+def _pointer_codes(fmt: str) -> str:
+    """The codes of a buffer's struct ``fmt`` that make its bytes addresses Python follows, '' if
+    none: 'O' (Python objects: numpy's dtype object), '&' (ctypes pointers), 'z' and a 'Z' not
+    followed by a type letter (ctypes' c_char_p and c_wchar_p; 'Zd' is a complex double). Field
+    names (between colons in a struct format) are left out."""
+    codes = "".join(fmt.split(":")[0::2])
+    found = "".join(c for c in "O&z" if c in codes)
+    i = codes.find("Z")
+    while i >= 0:
+        if not codes[i + 1:i + 2].isalpha():
+            return found + "Z"
+        i = codes.find("Z", i + 1)
+    return found
+
+
 def _view(obj: Any, what: str) -> memoryview:
     try:
         view = memoryview(obj)
     except TypeError:
         raise TypeError(f"{what} must support the buffer protocol (a numpy array, bytearray, bytes, ...), "
                         f"got {type(obj).__name__}") from None
-    if "O" in view.format:                # struct format of Python object pointers (numpy's dtype object)
-        raise TypeError(f"{what} holds Python objects (format {view.format!r}); OpenCL moves plain bytes only")
+    if _pointer_codes(view.format):
+        raise TypeError(f"{what} holds Python objects or pointers (format {view.format!r}), which device bytes "
+                        "must not overwrite; OpenCL moves plain bytes only")
     return view
 
 
@@ -131,7 +147,10 @@ def _array_address(arr) -> int:
     if not arr.nbytes:
         return 0
     if arr.flags.writeable:
-        return ctypes.addressof(ctypes.c_char.from_buffer(arr))
+        try:
+            return ctypes.addressof(ctypes.c_char.from_buffer(arr))
+        except ValueError:      # dtypes numpy exports no buffer of (datetime64, timedelta64)
+            pass
     return arr.ctypes.data
 
 

@@ -12,6 +12,7 @@ it may run on a driver thread, and an exception inside it goes to ``sys.unraisab
 """
 from __future__ import annotations
 
+import _thread
 import ctypes
 import time
 
@@ -164,9 +165,9 @@ def _done_within(event: "Event", deadline: float) -> bool:
     if status == raw.CL_QUEUED:
         _flush_queue_of(event)
     if _callbacks_allowed(event):
-        import threading               # (the handle layer needs it only here)
-        done = threading.Event()
-        key = _callbacks.register(lambda status: done.set(), once=True)
+        done = _thread.allocate_lock()  # held until the driver calls back (not threading: its first
+        done.acquire()                  # import names the thread it runs on the main thread)
+        key = _callbacks.register(lambda status: done.release(), once=True)
         try:
             checked.clSetEventCallback(handle, raw.CL_COMPLETE, _on_event_status, key)
         except (CLError, FunctionUnavailableError):
@@ -189,10 +190,10 @@ def _done_within(event: "Event", deadline: float) -> bool:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                if done.is_set():
+                if not done.locked():                   # called back
                     time.sleep(min(0.001, remaining))
-                else:
-                    done.wait(min(_POLL_WHILE_CALLBACK, remaining))
+                elif done.acquire(timeout=min(_POLL_WHILE_CALLBACK, remaining)):
+                    done.release()                      # (called back: it stays released)
     delay = 0.0005
     while _execution_status(handle) > raw.CL_COMPLETE:          # OpenCL 1.0: poll
         remaining = deadline - time.monotonic()

@@ -648,7 +648,9 @@ class _QueueMemory:
         Raises ValueError if the bytes do not fit the buffer or there are none (OpenCL has
         no empty transfers), or for ``event=False`` with ``blocking=False``; TypeError for
         bad types (``buffer`` not a Buffer, an Image included; host memory of Python
-        objects); CLError from the driver.
+        objects or ctypes pointers); CLError from the driver, and
+        ExecStatusErrorForEventsInWaitList for a blocking write whose ``wait_for`` event
+        failed also where the driver returns CL_SUCCESS (Oclgrind 21.10).
         """
         return self._transfer("clEnqueueWriteBuffer", "enqueue_write_buffer", _host.source, buffer, host, blocking,
                               offset, wait_for, event)
@@ -667,7 +669,9 @@ class _QueueMemory:
         Raises ValueError for a read past the buffer's end, a 0-byte, read-only or
         non-contiguous destination, ``host=None`` or ``event=False`` with ``blocking=False``;
         TypeError for bad types (``buffer`` not a Buffer, an Image included; host memory of
-        Python objects); CLError from the driver.
+        Python objects or ctypes pointers); CLError from the driver, and
+        ExecStatusErrorForEventsInWaitList for a blocking read whose ``wait_for`` event failed
+        also where the driver returns CL_SUCCESS (Oclgrind 21.10).
         """
         if host is None:
             if not blocking:
@@ -709,7 +713,8 @@ class _QueueMemory:
         if not event and not blocking:
             raise ValueError(f"{method}: event=False needs blocking=True (the event of a "
                              "non-blocking transfer keeps its host memory alive until it completes)")
-        handle = raw.cl_event() if event else None
+        # (a blocking command with a wait list gets its event in any case: see _failed_wait)
+        handle = raw.cl_event() if event or (blocking and n) else None
         fn = getattr(raw, c_name)
         try:
             enqueue = fn._bare
@@ -719,9 +724,11 @@ class _QueueMemory:
         status = enqueue(queue_handle, buffer._handle, 1 if blocking else 0,
                          shared(ctypes.c_size_t, offset) if c_offset is None else c_offset,
                          shared(ctypes.c_size_t, nbytes) if c_nbytes is None else c_nbytes,
-                         ctypes.c_void_p(address), n, events, ctypes.byref(handle) if event else None)
+                         ctypes.c_void_p(address), n, events, None if handle is None else ctypes.byref(handle))
         if status:
             raise CLError(status, c_name)
+        if handle is not None and blocking and n:
+            _failed_wait(handle, c_name, release=not event)
         if not event:
             return None
         result = enqueued(self, handle)
@@ -1021,6 +1028,22 @@ def _resolve_shape(shape: Any, items: int, what: str) -> Tuple[int, ...]:
     if count != items:
         raise ValueError(f"{what}: shape {tuple(dims)} does not hold the {items} items mapped")
     return tuple(dims)
+
+
+def _failed_wait(handle, c_name: str, release: bool) -> None:
+    """After a blocking command with a wait list returned CL_SUCCESS: raise
+    ExecStatusErrorForEventsInWaitList when its event says it failed, as the specification
+    has the call itself do (Oclgrind 21.10 returns CL_SUCCESS and moves no bytes). Releases
+    ``handle`` where ``release`` (an event only asked for this look) or where it raises."""
+    status = raw.cl_int()
+    checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_EXECUTION_STATUS, ctypes.sizeof(status),
+                           ctypes.byref(status), None)
+    if release or status.value < 0:
+        checked.clReleaseEvent(handle)
+    if status.value < 0:
+        raise CLError(raw.CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST, c_name,
+                      f"the driver returned CL_SUCCESS, but the command's event has status {status.value}: "
+                      "an event of wait_for failed, and no bytes moved")
 
 
 def _size_of(memobj: MemObject, what: str) -> int:

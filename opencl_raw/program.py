@@ -536,7 +536,8 @@ class Kernel(Handle):
             values[index] = sources[index] = held[index] = value
             return
         if kind is _NUMPY:
-            key = memoryview(value).tobytes()  # (value.tobytes(), in half the time)
+            key = memoryview(value).tobytes() or value.tobytes()   # (in half tobytes' time; an empty
+            #                                                        np.str_ / np.bytes_ has NUL bytes there)
             if values.get(index) != key:
                 if index in self._pointer_indexes():
                     self._check_pointer_arg(index, value)

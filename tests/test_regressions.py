@@ -4,6 +4,7 @@ tested elsewhere as well (the docstrings say where): this file is the list to re
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import subprocess
@@ -653,3 +654,139 @@ def test_lazy_enum_classes_are_listed_and_sizes_are_named(context, queue):
         queue.enqueue_nd_range_kernel(kernel, None)
     with pytest.raises(TypeError, match=r"global_size .*ndarray \(give tuple"):
         queue.enqueue_nd_range_kernel(kernel, np.array([8, 8]))
+
+
+# --------------------------------------------------------------------------- #
+# session 5 review (a new user's attack on this session's changes)
+# --------------------------------------------------------------------------- #
+
+def test_a_blocking_transfer_after_a_failed_wait_list_event_raises(run_oclgrind):
+    """Oclgrind 21.10 returns CL_SUCCESS for a blocking transfer whose wait list holds a failed
+    event, and moves no bytes; with event=False nothing showed it, and host=None returned
+    np.empty garbage. The specification: CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST."""
+    result = run_oclgrind("""
+import json, os
+os.environ["OPENCL_RAW_EXIT_TIMEOUT"] = "0"   # (the exit would wait for the failed command)
+import numpy as np
+import opencl_raw as cl
+from opencl_raw import raw, errors
+device = cl.select_device()
+context = cl.create_context([device])
+queue = context.create_command_queue_with_properties(device)
+buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+queue.enqueue_write_buffer(buffer, np.full(16, 7, dtype=np.int32))
+failed = context.create_user_event()
+failed.set_user_event_status(-5)
+out = {}
+for name, call in (("event=False", lambda: queue.enqueue_read_buffer(buffer, np.zeros(16, np.int32), wait_for=[failed],
+                                                                     event=False)),
+                   ("event", lambda: queue.enqueue_read_buffer(buffer, np.zeros(16, np.int32), wait_for=[failed])),
+                   ("host=None", lambda: queue.enqueue_read_buffer(buffer, None, wait_for=[failed])),
+                   ("write", lambda: queue.enqueue_write_buffer(buffer, np.zeros(16, np.int32), wait_for=[failed],
+                                                                event=False))):
+    try:
+        call()
+        out[name] = "returned"
+    except errors.ExecStatusErrorForEventsInWaitList as exc:
+        out[name] = exc.name
+fine = context.create_user_event()
+fine.set_user_event_status(raw.CL_COMPLETE)
+host = np.zeros(16, np.int32)
+out["ok"] = queue.enqueue_read_buffer(buffer, host, wait_for=[fine], event=False) is None and host.tolist() == [7] * 16
+print(json.dumps(out))
+""")
+    code = "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST"
+    assert result == {"event=False": code, "event": code, "host=None": code, "write": code, "ok": True}, result
+
+
+def test_a_first_timed_wait_on_another_thread_leaves_the_main_thread_named(cl_target):
+    """A timed Event.wait imported threading lazily; where that import ran first on another
+    thread (a driver callback, a _thread thread) in an interpreter that had not imported it
+    (a venv, python -S), threading.main_thread() named that thread for good."""
+    import json
+    import os
+    import subprocess
+    import sys
+    code = """
+import _thread, sys, time
+import opencl_raw as cl
+from opencl_raw import raw
+context = cl.create_context([cl.select_device()])
+user = context.create_user_event()
+done = _thread.allocate_lock()
+done.acquire()
+def waiter():
+    try:
+        user.wait(timeout=0.05)
+    except TimeoutError:
+        pass
+    done.release()
+_thread.start_new_thread(waiter, ())
+done.acquire()
+user.set_user_event_status(raw.CL_COMPLETE)
+first = "threading" in sys.modules
+import json, threading
+print(json.dumps([first, threading.main_thread() is threading.current_thread()]))
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+               OPENCL_RAW_PLATFORM=cl_target.platform_name, OPENCL_RAW_DEVICE=cl_target.device_name)
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [False, True]
+
+
+def test_empty_numpy_text_scalars_keep_their_bytes(context):
+    """set_arg read numpy scalars through memoryview, which gives b'' for an empty np.str_ or
+    np.bytes_ where tobytes() gives NUL bytes (4 and 1): they again set those bytes, as before."""
+    kernel = context.create_program_with_source(
+        "__kernel void k(__global int *out, int a, char b) { out[0] = a + b; }").build().create_kernel("k")
+    kernel.set_arg(1, np.str_(""))       # 4 NUL bytes: an int
+    kernel.set_arg(2, np.bytes_(b""))    # 1 NUL byte: a char
+    assert kernel._arg_values[1] == bytes(4) and kernel._arg_values[2] == bytes(1)
+
+
+def test_ctypes_pointers_are_no_host_memory(context, queue):
+    """Reading into a ctypes c_char_p, c_wchar_p, pointer or a struct holding one wrote device
+    bytes over the address, which .value / .contents then followed (a segfault). Expected:
+    TypeError. Formats that only look alike pass: a complex memoryview ('Zd'), a c_void_p (an
+    int to Python), struct fields named with O or z."""
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    queue.enqueue_write_buffer(buffer, np.full(64, 0x41, dtype=np.uint8))
+
+    class WithPointer(ctypes.Structure):
+        _fields_ = [("text", ctypes.c_char_p), ("n", ctypes.c_int)]
+
+    class Named(ctypes.Structure):
+        _fields_ = [("Offset", ctypes.c_int), ("z", ctypes.c_int)]
+
+    for host in (ctypes.c_char_p(b"abcdefgh"), ctypes.c_wchar_p("abcdefgh"), ctypes.pointer(ctypes.c_int(1)),
+                 WithPointer(), (ctypes.c_char_p * 2)()):
+        for transfer in (queue.enqueue_read_buffer, queue.enqueue_write_buffer):
+            with pytest.raises(TypeError, match="pointers"):
+                transfer(buffer, host)
+    named = Named()
+    queue.enqueue_read_buffer(buffer, named)
+    assert named.Offset == named.z == 0x41414141
+    complex_view = memoryview(np.zeros(2, dtype=np.complex128))
+    queue.enqueue_read_buffer(buffer, complex_view.cast("B").cast("B"))
+    queue.enqueue_write_buffer(buffer, memoryview(np.ones(2, dtype=np.complex128)))
+    assert queue.enqueue_read_buffer(buffer)[:32].view(np.complex128).tolist() == [1, 1]
+    address = ctypes.c_void_p()
+    queue.enqueue_read_buffer(buffer, address)
+    assert address.value is not None
+
+
+def test_writable_datetime_arrays_are_host_memory(context, queue):
+    """numpy exports no buffer of datetime64 / timedelta64 arrays, so ctypes could not take the
+    address of a writable one: an error that named neither the parameter nor the cause.
+    Expected: read and written like any array (their bytes are int64)."""
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 32)
+    stamps = np.array(["2026-01-01", "2026-11-30", "1970-01-01", "2000-02-29"], dtype="datetime64[D]")
+    queue.enqueue_write_buffer(buffer, stamps)
+    back = np.zeros(4, dtype="datetime64[D]")
+    queue.enqueue_read_buffer(buffer, back)
+    np.testing.assert_array_equal(back, stamps)
+    spans = np.zeros(4, dtype="timedelta64[s]")
+    queue.enqueue_read_buffer(buffer, spans)
+    np.testing.assert_array_equal(spans.view(np.int64), stamps.view(np.int64))
