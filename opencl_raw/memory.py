@@ -643,6 +643,7 @@ class _QueueMemory:
         (clEnqueueWriteBuffer). Returns the Event.
 
         ``host``: any buffer-protocol object; a non-contiguous array is copied first.
+        ``offset``: bytes, an int or a numpy integer.
         Non-blocking writes keep ``host`` alive until the command completes.
         ``event=False`` (blocking only) asks the driver for no event and returns None.
         Raises ValueError if the bytes do not fit the buffer or there are none (OpenCL has
@@ -661,6 +662,7 @@ class _QueueMemory:
         (clEnqueueReadBuffer). Returns the Event.
 
         ``host`` must be writable and C-contiguous (numpy array, bytearray, ...).
+        ``offset``: bytes, an int or a numpy integer.
         With ``host=None`` a new uint8 numpy array of the bytes from ``offset`` to the
         end is read (blocking) and returned instead of the Event (empty, with no command,
         when ``offset`` is the buffer's size); view it with ``.view(dtype)``. Non-blocking
@@ -678,6 +680,7 @@ class _QueueMemory:
                 raise ValueError("enqueue_read_buffer with host=None must be blocking; pass a host array instead")
             import numpy as np
             size = _size_of(buffer, "buffer")
+            offset = _count(offset, "enqueue_read_buffer offset")
             _host.check_range(offset, 0, size, "enqueue_read_buffer")
             out = np.empty(size - offset, dtype=np.uint8)
             if out.size:                  # (at the very end: nothing to read, and no command)
@@ -702,6 +705,8 @@ class _QueueMemory:
         if size is None or buffer._handle is None:
             size = _size_of(buffer, "buffer")   # TypeError, ReleasedHandleError
         if offset.__class__ is not int or offset < 0 or offset + nbytes > size:
+            if offset.__class__ is not int:
+                offset = _count(offset, f"{method} offset")   # a numpy integer, say; TypeError for others
             _host.check_range(offset, nbytes, size, method)
         if not nbytes:
             raise ValueError(f"{c_name}: the host object has 0 bytes, and OpenCL has no empty "

@@ -350,6 +350,25 @@ def test_blocking_transfers_without_an_event(context, queue):
     buffer.release()
 
 
+def test_transfer_offsets_take_numpy_integers(context, queue):
+    """Offsets are byte counts: numpy integers work like ints (they come out of index arithmetic
+    on arrays); bools, floats, text and negative values are refused before the driver."""
+    buffer = context.create_buffer(RW, 16)
+    queue.enqueue_write_buffer(buffer, np.zeros(4, dtype=np.int32))
+    queue.enqueue_write_buffer(buffer, np.array([5, 6], dtype=np.int32), offset=np.int64(8))
+    out = np.zeros(2, dtype=np.int32)
+    queue.enqueue_read_buffer(buffer, out, offset=np.uint32(8))
+    assert out.tolist() == [5, 6]
+    assert queue.enqueue_read_buffer(buffer, offset=np.int16(12)).view(np.int32).tolist() == [6]
+    for bad, error in ((True, TypeError), (8.0, TypeError), ("8", TypeError), (np.int64(-4), ValueError)):
+        with pytest.raises(error, match="offset"):
+            queue.enqueue_write_buffer(buffer, np.zeros(2, dtype=np.int32), offset=bad)
+        with pytest.raises(error, match="offset"):
+            queue.enqueue_read_buffer(buffer, offset=bad)
+    assert _read(queue, buffer, np.int32).tolist() == [0, 0, 5, 6]
+    buffer.release()
+
+
 def test_fill_buffer_validation(context, queue, refuse_driver):
     buffer = context.create_buffer(RW, 256)
     refuse_driver()
