@@ -496,8 +496,10 @@ class _QueueEvents:
 
 
 def pin_until_complete(event: Event, *objects: Any) -> None:
-    """Keep ``objects`` (host memory of a non-blocking command) alive until ``event`` completes."""
-    _pins.until_complete(event.handle, *objects)
+    """Keep ``objects`` (host memory of a non-blocking command) alive until ``event`` completes or
+    fails, or its queue's ``finish()`` returns."""
+    queue = getattr(event, "_queue", None)
+    _pins.until_complete(event.handle, *objects, queue=queue._value if queue is not None else 0)
 
 
 def pinned_count() -> int:

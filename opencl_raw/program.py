@@ -1235,7 +1235,7 @@ class _QueueKernels:
             _callbacks.forget(key)
             raise
         result = enqueued(self, event)
-        _pins.until_complete(result.handle, block, mem_list, locations)
+        _pins.until_complete(result.handle, block, mem_list, locations, queue=self._value)
         return result
 
     def get_kernel_suggested_local_work_size_khr(self, kernel: Kernel, global_size, global_offset=None

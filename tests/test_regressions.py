@@ -790,3 +790,29 @@ def test_writable_datetime_arrays_are_host_memory(context, queue):
     spans = np.zeros(4, dtype="timedelta64[s]")
     queue.enqueue_read_buffer(buffer, spans)
     np.testing.assert_array_equal(spans.view(np.int64), stamps.view(np.int64))
+
+
+def test_finish_lets_go_of_the_host_memory_of_failed_commands(context, device):
+    """PoCL 3.1 calls no CL_COMPLETE callback for a command that failed (its wait list held a
+    failed event): the host object of a non-blocking write stayed pinned for the life of the
+    process. Expected: the queue's finish() lets go of the pins of its commands enqueued before
+    it, and of no other queue's."""
+    first = context.create_command_queue_with_properties(device)
+    second = context.create_command_queue_with_properties(device)
+    buffer = context.create_buffer(raw.CL_MEM_READ_WRITE, 64)
+    base = _pins.count()
+    failing, waiting = context.create_user_event(), context.create_user_event()
+    failed = first.enqueue_write_buffer(buffer, np.zeros(16, np.int32), blocking=False, wait_for=[failing])
+    pending = second.enqueue_write_buffer(buffer, np.ones(16, np.int32), blocking=False, wait_for=[waiting])
+    assert _pins.count() == base + 2
+    failing.set_user_event_status(-5)
+    first.finish()
+    assert failed.command_execution_status < 0
+    assert _pins.count() == base + 1                    # the second queue's command still holds its array
+    waiting.set_user_event_status(raw.CL_COMPLETE)
+    second.finish()
+    assert pending.command_execution_status == raw.CL_COMPLETE
+    assert _wait_until(lambda: _pins.count() == base)
+    assert second.enqueue_read_buffer(buffer).view(np.int32).tolist() == [1] * 16
+    for obj in (failed, pending, failing, waiting, buffer, first, second):
+        obj.release()
