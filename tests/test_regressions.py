@@ -806,9 +806,12 @@ def test_finish_lets_go_of_the_host_memory_of_failed_commands(context, device):
     pending = second.enqueue_write_buffer(buffer, np.ones(16, np.int32), blocking=False, wait_for=[waiting])
     assert _pins.count() == base + 2
     failing.set_user_event_status(-5)
-    first.finish()
+    try:
+        first.finish()
+    except errors.CLError:     # NVIDIA 580: clFinish answers -5 here; it calls back for the failed command
+        pass
     assert failed.command_execution_status < 0
-    assert _pins.count() == base + 1                    # the second queue's command still holds its array
+    assert _wait_until(lambda: _pins.count() == base + 1)   # the second queue's command still holds its array
     waiting.set_user_event_status(raw.CL_COMPLETE)
     second.finish()
     assert pending.command_execution_status == raw.CL_COMPLETE
