@@ -18,7 +18,7 @@ from . import _callbacks, _host, _info, _pins, checked, raw
 from ._handle import SIZE_T, Handle, bare, handle_array, properties_array, shared
 from .errors import (CLError, InvalidBufferSize, InvalidMemObject, InvalidValue, MemCopyOverlap,
                      MisalignedSubBufferOffset)
-from .event import Event, enqueued, pin_until_complete, wait_list
+from .event import Event, _execution_status, enqueued, pin_until_complete, wait_list
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -1040,14 +1040,12 @@ def _failed_wait(handle, c_name: str, release: bool) -> None:
     ExecStatusErrorForEventsInWaitList when its event says it failed, as the specification
     has the call itself do (Oclgrind 21.10 returns CL_SUCCESS and moves no bytes). Releases
     ``handle`` where ``release`` (an event only asked for this look) or where it raises."""
-    status = raw.cl_int()
-    checked.clGetEventInfo(handle, raw.CL_EVENT_COMMAND_EXECUTION_STATUS, ctypes.sizeof(status),
-                           ctypes.byref(status), None)
-    if release or status.value < 0:
+    status = _execution_status(handle)
+    if release or status < 0:
         checked.clReleaseEvent(handle)
-    if status.value < 0:
+    if status < 0:
         raise CLError(raw.CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST, c_name,
-                      f"the driver returned CL_SUCCESS, but the command's event has status {status.value}: "
+                      f"the driver returned CL_SUCCESS, but the command's event has status {status}: "
                       "an event of wait_for failed, and no bytes moved")
 
 

@@ -7,7 +7,7 @@ import struct
 import sys
 
 from . import _callbacks, _gate, _pins, checked, raw
-from ._handle import RELEASES, Handle, bare, encode, handle_array, shared
+from ._handle import RELEASES, SIZE_T, Handle, bare, encode, handle_array, shared
 from .errors import (CLError, FunctionUnavailableError, InvalidDevice, InvalidOperation, InvalidProgram, KernelArgInfoNotAvailable,
                      ReleasedHandleError)
 from .event import Event, enqueued, wait_list
@@ -274,9 +274,7 @@ class LocalMemory:
 
 _CTYPES_DATA = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)
 _MEM_SIZE = ctypes.sizeof(raw.cl_mem)
-# the size_t sizes set_arg passes to clSetKernelArg's bare entry point (read-only to the driver)
-_C_MEM_SIZE = ctypes.c_size_t(_MEM_SIZE)
-_C_SIZES = {n: ctypes.c_size_t(n) for n in (1, 2, 4, 8, 16, 32, 64, 128)}
+_C_MEM_SIZE = shared(ctypes.c_size_t, _MEM_SIZE)   # set_arg's size of a memory object, for the bare call
 
 
 def _sized_bytes(value: Any, what: str) -> bytes:
@@ -541,7 +539,7 @@ class Kernel(Handle):
             if values.get(index) != key:
                 if index in self._pointer_indexes():
                     self._check_pointer_arg(index, value)
-                size = _C_SIZES.get(len(key)) or shared(ctypes.c_size_t, len(key))
+                size = SIZE_T.get(len(key)) or shared(ctypes.c_size_t, len(key))
                 status = set_kernel_arg(handle, c_index, size, key)
                 if status:
                     self._refused(index, len(key), status)
@@ -576,7 +574,8 @@ class Kernel(Handle):
         ends in ``*``) and ``value`` is the bytes of a number: a driver reads them as a cl_mem
         (PoCL and Oclgrind crash). Allowed there: None (NULL), LocalMemory (a ``__local`` pointer)
         and ctypes pointers (a raw ``cl_mem``). Unknown types (no argument info) are not checked."""
-        if index in self._pointer_indexes() and value is not None and not isinstance(value, (LocalMemory, ctypes.c_void_p)):
+        if index in self._pointer_indexes() and value is not None and \
+                not isinstance(value, (LocalMemory, ctypes.c_void_p)):
             raise TypeError(f"kernel argument {index} is a pointer ({self._arg_types_and_bits()[0][index]}): give "
                             f"a memory object, None for NULL or LocalMemory for a __local pointer, not "
                             f"{type(value).__name__}")

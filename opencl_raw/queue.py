@@ -107,7 +107,9 @@ class CommandQueue(_QueueMemory, _QueueImages, _QueueKernels, _QueueEvents, _Que
     def finish(self) -> None:
         """Block until all queued commands complete (clFinish). The host memory the binding kept
         alive for this queue's non-blocking commands enqueued before is let go then, also that of
-        commands that failed (PoCL 3.1 calls no completion callback for those)."""
+        commands that failed (PoCL 3.1 calls no completion callback for those). Raises
+        ReleasedHandleError after release(), CLError from the driver (InvalidCommandQueue,
+        OutOfResources, OutOfHostMemory; NVIDIA 580 answers OutOfResources after a failed command)."""
         mark = _pins.mark()
         checked.clFinish(self.handle)
         _pins.drop_finished(self._value, mark)

@@ -1540,7 +1540,7 @@ def build_rows(ours: Dict[str, Any], c: Dict[str, Any], pyo: Dict[str, Any], clp
     rows = []
     for name, unit, better, layer, peers, what in ROWS:
         # where each column's value comes from: (a side's results, its key there)
-        if name.endswith("_beside_pyopencl]") or name.endswith("[beside_pyopencl]"):
+        if name.endswith("beside_pyopencl]"):
             base = name.split("[")[0]
             mine = f"{base}.floor" if "[floor_" in name else f"{base}.ours"
             sources = {"ours": (pyo, mine), "pyopencl": (pyo, base), "pyopencl_fast": (pyo, f"{base}.fast")}
